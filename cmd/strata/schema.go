@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/migrations"
+	"github.com/strata-go/strata/repo"
+)
+
+// openDB opens the database and makes sure its schema is the one this binary
+// speaks: SQLite is migrated (an embedded file is ours to manage), PostgreSQL
+// only when migrate is set; a PostgreSQL schema that is behind is an error.
+func openDB(ctx context.Context, url string, migrate bool, log *slog.Logger) (repo.DB, error) {
+	db, err := strata.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := prepareSchema(ctx, db, migrate, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func prepareSchema(ctx context.Context, db repo.DB, migrate bool, log *slog.Logger) error {
+	m, err := strata.NewMigrator(db)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	current, dirty, err := m.Version()
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	latest, err := migrations.Latest(db.Dialect())
+	if err != nil {
+		return err
+	}
+	switch {
+	case dirty:
+		return fmt.Errorf("schema version %d is dirty (a migration failed half-way): fix it, then run 'strata migrate force %d'", current, current)
+	case current == latest:
+		return nil
+	case current > latest:
+		return fmt.Errorf("schema version %d is newer than this binary knows (%d): upgrade strata", current, latest)
+	case db.Dialect() == repo.PostgreSQL && !migrate:
+		return fmt.Errorf("schema version %d is behind %d: run 'strata migrate up' or serve with --migrate", current, latest)
+	}
+	log.Info("migrating schema", "from", current, "to", latest, "dialect", db.Dialect())
+	return m.Up()
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/strata-go/strata/enterprise/rbac"
+	"github.com/strata-go/strata/internal/httpapi"
+	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/repo/pgrepo"
+	"github.com/strata-go/strata/service"
+)
+
+const (
+	defaultDB   = "sqlite:strata.db"
+	defaultAddr = "127.0.0.1:8080"
+)
+
+// ServeConfig is everything `strata serve` can be told.
+type ServeConfig struct {
+	DB        string // database URL
+	Addr      string // listen address; port 0 picks a free port
+	Migrate   bool   // apply pending migrations on PostgreSQL (SQLite always migrates)
+	LogFormat string // "text" or "json"
+	Shutdown  time.Duration
+	// Bootstrap: on first start (no org at all) create this org and owner
+	// and print the owner's API key once, so a new user has a way in.
+	BootstrapOrg   string
+	BootstrapEmail string
+	// PolicyStaleness bounds how long a permission change made by another
+	// process can go unseen by this one's authorization cache.
+	PolicyStaleness time.Duration
+}
+
+// Server is a running `strata serve`: the database, the HTTP server and its
+// listener. Open builds it, Run serves until the context ends, Close releases it.
+type Server struct {
+	cfg       ServeConfig
+	log       *slog.Logger
+	db        repo.DB
+	http      *http.Server
+	listener  net.Listener
+	stopWatch context.CancelFunc // ends the policy watcher, if any
+}
+
+// OpenServer opens the database (migrating it as configured), bootstraps an
+// empty one, and opens the listener. The first-start API key goes to stdout.
+func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout io.Writer) (*Server, error) {
+	db, err := openDB(ctx, cfg.DB, cfg.Migrate, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, db: db}
+	authz := rbac.New(db.RoleBindings(), rbac.Options{Versions: db.Orgs(), MaxStaleness: cfg.PolicyStaleness, Logger: log})
+	if pg, ok := db.(*pgrepo.DB); ok {
+		// Other instances' policy changes arrive by LISTEN/NOTIFY within
+		// milliseconds; PolicyStaleness stays the hard bound.
+		watchCtx, stop := context.WithCancel(context.Background())
+		s.stopWatch = stop
+		go authz.Watch(watchCtx, pg.PolicyWatcher(pgrepo.PolicyWatcherOptions{Logger: log}))
+	}
+	svc := service.New(db, authz, service.Options{})
+	if err := s.bootstrap(ctx, svc, stdout); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// bootstrap gives an empty database its first org and owner, and prints the
+// owner's API key: the only time it is shown.
+func (s *Server) bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) error {
+	if s.cfg.BootstrapOrg == "" {
+		return nil
+	}
+	page, err := s.db.Orgs().List(ctx, repo.PageRequest{Limit: 1})
+	if err != nil || len(page.Items) > 0 {
+		return err
+	}
+	org, key, err := svc.Bootstrap(ctx, service.BootstrapInput{OrgSlug: s.cfg.BootstrapOrg, Email: s.cfg.BootstrapEmail},
+		service.Request{RemoteAddr: "bootstrap"})
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	s.log.Info("bootstrapped an empty database", "org", org.Slug, "owner", s.cfg.BootstrapEmail)
+	fmt.Fprintf(stdout, "First start: created org %q with owner %s.\nTheir API key, shown this once (store it now):\n\n%s\n\n", org.Slug, s.cfg.BootstrapEmail, key.Secret)
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Run serves until ctx ends, then shuts down gracefully: in-flight requests
+// finish (up to the shutdown timeout) before Run returns.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	s.log.Info("serving", "addr", "http://"+s.Addr(), "dialect", s.db.Dialect())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops background work and releases the database.
+func (s *Server) Close() error {
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	return s.db.Close()
+}
+
+// runServe runs `strata serve`.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "serve [flags]", stderr)
+	var cfg ServeConfig
+	fs.StringVar(&cfg.DB, "db", envOr("STRATA_DB", defaultDB), "database URL: sqlite:FILE, sqlite::memory: or postgres://... (env STRATA_DB)")
+	fs.StringVar(&cfg.Addr, "addr", envOr("STRATA_ADDR", defaultAddr), "listen address (env STRATA_ADDR)")
+	fs.BoolVar(&cfg.Migrate, "migrate", envOr("STRATA_MIGRATE", "") == "1", "apply pending migrations on PostgreSQL (env STRATA_MIGRATE=1)")
+	fs.StringVar(&cfg.LogFormat, "log-format", envOr("STRATA_LOG_FORMAT", "text"), "log format: text or json (env STRATA_LOG_FORMAT)")
+	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	fs.StringVar(&cfg.BootstrapOrg, "bootstrap-org", envOr("STRATA_BOOTSTRAP_ORG", "acme"), "on first start (no org yet), create this org and print its owner's API key; empty: do not (env STRATA_BOOTSTRAP_ORG)")
+	fs.StringVar(&cfg.BootstrapEmail, "bootstrap-email", envOr("STRATA_BOOTSTRAP_EMAIL", "admin@example.com"), "the first org's owner (env STRATA_BOOTSTRAP_EMAIL)")
+	fs.DurationVar(&cfg.PolicyStaleness, "policy-staleness", time.Second, "longest time a permission change made by another process may go unseen by this one")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	log, err := newLogger(cfg.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
+	srv, err := OpenServer(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return srv.Run(ctx)
+}
+
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format %q: want text or json", format)}
+}

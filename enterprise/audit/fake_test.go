@@ -1,0 +1,230 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strata-go/strata/enterprise/audit"
+	"github.com/strata-go/strata/repo"
+)
+
+// memChain is an in-memory repo.AuditEvents holding one org's chain the way
+// the database does: rows kept in seq order (the primary key) and a head row
+// beside them. Tests tamper with rows and head directly, as an attacker with
+// database access could.
+type memChain struct {
+	org     uuid.UUID
+	rows    []repo.AuditEvent // sorted by Seq
+	head    audit.Checkpoint
+	limits  []int  // the Limit of every List call
+	onList  func() // runs at the start of every List call
+	listErr error  // returned by List when set
+	heads   int    // Head calls so far
+}
+
+func newMemChain() *memChain {
+	return &memChain{org: repo.NewID(), head: audit.Checkpoint{Hash: make([]byte, audit.HashSize)}}
+}
+
+var _ repo.AuditEvents = (*memChain)(nil)
+
+func (m *memChain) Append(_ context.Context, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
+	if ev.OrgID != m.org {
+		return repo.AuditEvent{}, repo.NotFound("org")
+	}
+	if err := repo.PrepareAuditEvent(&ev); err != nil {
+		return repo.AuditEvent{}, err
+	}
+	ev.Seq, ev.PrevHash = m.head.Seq+1, bytes.Clone(m.head.Hash)
+	ev.Hash = seal(&ev)
+	m.rows = append(m.rows, ev)
+	m.head = audit.Checkpoint{Seq: ev.Seq, Hash: ev.Hash}
+	return ev, nil
+}
+
+func (m *memChain) Head(_ context.Context, orgID uuid.UUID) (int64, []byte, error) {
+	m.heads++
+	if orgID != m.org {
+		return 0, nil, repo.NotFound("org")
+	}
+	return m.head.Seq, bytes.Clone(m.head.Hash), nil
+}
+
+func (m *memChain) List(_ context.Context, orgID uuid.UUID, f repo.AuditFilter, page repo.PageRequest) (repo.Page[repo.AuditEvent], error) {
+	if m.onList != nil {
+		m.onList()
+	}
+	if m.listErr != nil {
+		return repo.Page[repo.AuditEvent]{}, m.listErr
+	}
+	m.limits = append(m.limits, page.Limit)
+	size, cursor, err := repo.AuditPage(f, page)
+	if err != nil || orgID != m.org {
+		return repo.Page[repo.AuditEvent]{}, err
+	}
+	var out []repo.AuditEvent
+	take := func(ev repo.AuditEvent) bool {
+		if matches(f, ev) {
+			out = append(out, ev)
+		}
+		return len(out) <= size
+	}
+	if f.Descending {
+		for i := sort.Search(len(m.rows), func(i int) bool { return m.rows[i].Seq >= cursor }) - 1; i >= 0 && take(m.rows[i]); i-- {
+		}
+	} else {
+		for i := sort.Search(len(m.rows), func(i int) bool { return m.rows[i].Seq > cursor }); i < len(m.rows) && take(m.rows[i]); i++ {
+		}
+	}
+	return repo.MakePage("audit_events", out, size, func(ev repo.AuditEvent) string { return strconv.FormatInt(ev.Seq, 10) }), nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func matches(f repo.AuditFilter, ev repo.AuditEvent) bool {
+	return (f.ActorID == "" || f.ActorID == ev.ActorID) && (f.Action == "" || f.Action == ev.Action) &&
+		(f.TargetType == "" || f.TargetType == ev.TargetType) && (f.TargetID == "" || f.TargetID == ev.TargetID) &&
+		(f.Outcome == "" || f.Outcome == ev.Outcome) &&
+		(f.Since.IsZero() || !ev.OccurredAt.Before(f.Since)) && (f.Until.IsZero() || ev.OccurredAt.Before(f.Until))
+}
+
+// resort restores seq order after a tamper changed seq numbers.
+func (m *memChain) resort() {
+	slices.SortStableFunc(m.rows, func(a, b repo.AuditEvent) int { return cmpInt(a.Seq, b.Seq) })
+}
+
+// at returns a pointer to the row with seq, which must exist.
+func (m *memChain) at(t testing.TB, seq int64) *repo.AuditEvent {
+	t.Helper()
+	for i := range m.rows {
+		if m.rows[i].Seq == seq {
+			return &m.rows[i]
+		}
+	}
+	t.Fatalf("no row with seq %d", seq)
+	return nil
+}
+
+// base is the time of the first event of a built chain.
+var base = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+
+// sample returns the i-th event of a built chain: varied enough to exercise
+// the encoding (quotes, newlines, non-ASCII, HTML characters in metadata,
+// empty fields, both outcomes and all actor types).
+func sample(org uuid.UUID, i int) repo.AuditEvent {
+	actors := [...]repo.ActorType{repo.ActorUser, repo.ActorAPIKey, repo.ActorSystem}
+	actions := [...]string{"project.create", "project.update", "role_binding.delete", "api_key.revoke"}
+	ev := repo.AuditEvent{
+		OrgID:      org,
+		OccurredAt: base.Add(time.Duration(i) * 1001 * time.Microsecond),
+		ActorType:  actors[i%len(actors)],
+		ActorID:    fmt.Sprintf("actor-%d", i%7),
+		Action:     actions[i%len(actions)],
+		TargetType: "project",
+		TargetID:   fmt.Sprintf("p-%d", i),
+		Outcome:    repo.OutcomeSuccess,
+		RemoteAddr: "203.0.113." + strconv.Itoa(i%256),
+		RequestID:  "req-" + strconv.Itoa(i),
+	}
+	switch i % 5 {
+	case 1:
+		ev.Metadata = `{"after":{"name":"Zürich \"HQ\"\n<b>&</b>"},"before":{"name":"日本"}}`
+	case 2:
+		ev.Metadata = "{ \"spaced\" : [1, 2.50, true, null],\t\"sep\":\"\u2028\" }"
+		ev.Outcome = repo.OutcomeDenied
+	case 3:
+		ev.TargetType, ev.TargetID, ev.RemoteAddr, ev.RequestID = "", "", "", ""
+	}
+	return ev
+}
+
+// buildChain returns a chain of n sample events, appended with audit.Seal.
+func buildChain(t testing.TB, n int) *memChain {
+	t.Helper()
+	m := newMemChain()
+	m.rows = make([]repo.AuditEvent, 0, n)
+	for i := range n {
+		if _, err := m.Append(context.Background(), sample(m.org, i), audit.Seal); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+// genChain is a repo.AuditEvents that stores nothing: it generates its n
+// events while they are listed, in order, so that a test can watch the
+// memory a verification holds on to.
+type genChain struct {
+	org      uuid.UUID
+	n        int64
+	head     []byte
+	at       int64  // the seq the next List must resume after
+	atHash   []byte // the hash of event at
+	metadata string
+}
+
+func newGenChain(n int64) *genChain {
+	g := &genChain{org: repo.NewID(), n: n, metadata: `{"after":{"name":"apollo"},"before":{"name":"gemini"}}`}
+	prev := make([]byte, audit.HashSize)
+	for seq := int64(1); seq <= n; seq++ {
+		prev = g.event(seq, prev).Hash
+	}
+	g.head, g.atHash = prev, make([]byte, audit.HashSize)
+	return g
+}
+
+func (g *genChain) event(seq int64, prev []byte) repo.AuditEvent {
+	ev := repo.AuditEvent{
+		OrgID: g.org, Seq: seq, ID: uuid.UUID{15: byte(seq), 14: byte(seq >> 8), 13: byte(seq >> 16)},
+		OccurredAt: base.Add(time.Duration(seq) * time.Millisecond), ActorType: repo.ActorUser,
+		ActorID: "u-1", Action: "project.update", TargetType: "project", TargetID: strconv.FormatInt(seq, 10),
+		Outcome: repo.OutcomeSuccess, Metadata: g.metadata, PrevHash: prev,
+	}
+	ev.Hash = audit.Seal(&ev)
+	return ev
+}
+
+func (g *genChain) Append(context.Context, repo.AuditEvent, repo.Sealer) (repo.AuditEvent, error) {
+	panic("genChain is read-only")
+}
+
+func (g *genChain) Head(context.Context, uuid.UUID) (int64, []byte, error) {
+	return g.n, g.head, nil
+}
+
+func (g *genChain) List(_ context.Context, _ uuid.UUID, f repo.AuditFilter, page repo.PageRequest) (repo.Page[repo.AuditEvent], error) {
+	size, cursor, err := repo.AuditPage(f, page)
+	if err != nil {
+		return repo.Page[repo.AuditEvent]{}, err
+	}
+	if cursor != g.at || f.Descending {
+		return repo.Page[repo.AuditEvent]{}, fmt.Errorf("genChain lists in order only: cursor %d, at %d", cursor, g.at)
+	}
+	var rows []repo.AuditEvent
+	prev := g.atHash
+	for seq := cursor + 1; seq <= g.n && len(rows) <= size; seq++ {
+		ev := g.event(seq, prev)
+		rows = append(rows, ev)
+		prev = ev.Hash
+		if len(rows) == size {
+			g.at, g.atHash = seq, ev.Hash
+		}
+	}
+	return repo.MakePage("audit_events", rows, size, func(ev repo.AuditEvent) string { return strconv.FormatInt(ev.Seq, 10) }), nil
+}

@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/strata-go/strata/repo"
+)
+
+// apiError is an error the transport itself decides (a body too large, a
+// content type it does not take, a route that does not exist), with the
+// status and code to answer.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	field   string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// kinds maps the repo error vocabulary to statuses and codes.
+var kinds = []struct {
+	kind   error
+	status int
+	code   string
+}{
+	{repo.ErrNotFound, http.StatusNotFound, "not_found"},
+	{repo.ErrConflict, http.StatusConflict, "conflict"},
+	{repo.ErrInvalid, http.StatusBadRequest, "invalid"},
+	{repo.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{repo.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
+	{repo.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+}
+
+// describe turns err into a status and the body to show. Messages of repo
+// errors are safe to show; anything outside the vocabulary is an internal
+// error whose text stays in the log.
+func describe(err error) (int, errorDetail) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.status, errorDetail{Code: ae.code, Message: ae.message, Field: ae.field}
+	}
+	kind := repo.KindOf(err)
+	for _, k := range kinds {
+		if kind != k.kind {
+			continue
+		}
+		d := errorDetail{Code: k.code, Message: k.kind.Error(), Field: repo.FieldOf(err)}
+		var re *repo.Error
+		if errors.As(err, &re) && re.Message != "" {
+			d.Message = re.Message
+		}
+		return k.status, d
+	}
+	return http.StatusInternalServerError, errorDetail{Code: "internal", Message: "internal error"}
+}
+
+// writeError answers err. A 500 or 503 logs the real error; a 401 says which
+// scheme to use.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, d := describe(err)
+	st := stateOf(r.Context())
+	switch status {
+	case http.StatusInternalServerError:
+		s.log.Error("request failed", "err", err, "method", r.Method, "route", st.route, "request_id", st.id)
+	case http.StatusServiceUnavailable:
+		s.log.Warn("service unavailable", "err", err, "method", r.Method, "route", st.route, "request_id", st.id)
+		w.Header().Set("Retry-After", "1")
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="strata"`)
+	}
+	s.writeJSON(w, r, status, errorBody{Error: d})
+}
+
+// writeJSON answers v as JSON. It encodes before writing, so a value that
+// cannot be encoded is still a clean 500.
+func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,208 @@
+// Package httpapi is Strata's HTTP API: JSON over the service layer.
+//
+//	h := httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log})
+//	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+//
+// Every /v1 route takes `Authorization: Bearer <api key>`; the routes, their
+// bodies and answers are documented in openapi.json, served at /openapi.json.
+// Errors are {"error":{"code","message","field"?}}, mapped from the repo error
+// vocabulary. /healthz, /readyz and /metrics (Prometheus text format) serve
+// operators.
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/strata-go/strata/service"
+)
+
+// Pinger is what readiness needs of the database.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config wires the API.
+type Config struct {
+	// DB answers /readyz.
+	DB Pinger
+	// Service runs the use cases; a *service.Service is one. Without it
+	// every /v1 route answers 503.
+	Service Service
+	// Log receives the access log and the errors callers are not shown;
+	// nil means slog.Default().
+	Log *slog.Logger
+	// MaxBodyBytes limits request bodies; larger ones are refused with 413.
+	// 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Metrics counts requests for /metrics; nil means a fresh registry.
+	Metrics *Metrics
+	// ExtraMetrics, when set, writes more metrics in the Prometheus text
+	// format after the HTTP ones (database pool stats, per-node counts).
+	ExtraMetrics func(w io.Writer)
+}
+
+// *service.Service is the Service the binary wires in.
+var _ Service = (*service.Service)(nil)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// server holds the configuration the handlers share.
+type server struct {
+	db      Pinger
+	svc     Service
+	log     *slog.Logger
+	maxBody int64
+	metrics *Metrics
+	extra   func(w io.Writer)
+	mux     *http.ServeMux
+}
+
+// New returns the API's handler.
+func New(cfg Config) http.Handler {
+	s := &server{
+		db: cfg.DB, svc: cfg.Service, log: cfg.Log, maxBody: cfg.MaxBodyBytes,
+		metrics: cfg.Metrics, extra: cfg.ExtraMetrics, mux: http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if s.svc == nil {
+		s.log.Warn("httpapi: no Service configured: every /v1 route answers 503")
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, rt.handler)
+	}
+	var h http.Handler = http.HandlerFunc(s.dispatch)
+	h = s.recoverPanics(h)
+	h = s.instrument(h)
+	h = securityHeaders(h)
+	return requestID(h)
+}
+
+// route is one registered pattern: "METHOD /path".
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes lists every route the API serves. The OpenAPI document must list
+// the same ones (TestOpenAPIMatchesRoutes).
+func (s *server) routes() []route {
+	return []route{
+		{"GET /healthz", http.HandlerFunc(s.healthz)},
+		{"GET /readyz", http.HandlerFunc(s.readyz)},
+		{"GET /metrics", http.HandlerFunc(s.serveMetrics)},
+		{"GET /openapi.json", http.HandlerFunc(serveOpenAPI)},
+
+		{"GET /v1/orgs/{org}", s.v1(s.getOrg)},
+		{"PATCH /v1/orgs/{org}", s.v1(s.updateOrg)},
+
+		{"GET /v1/orgs/{org}/members", s.v1(listOf(s, toMember, Service.ListMembers))},
+		{"POST /v1/orgs/{org}/members", s.v1(s.addMember)},
+		{"DELETE /v1/orgs/{org}/members/{user_id}", s.v1(s.deleteByID("user_id", Service.RemoveMember))},
+
+		{"GET /v1/orgs/{org}/roles", s.v1(listOf(s, toRole, Service.ListRoles))},
+		{"POST /v1/orgs/{org}/roles", s.v1(s.createRole)},
+		{"PUT /v1/orgs/{org}/roles/{name}", s.v1(s.updateRole)},
+		{"DELETE /v1/orgs/{org}/roles/{name}", s.v1(s.deleteRole)},
+
+		{"GET /v1/orgs/{org}/role-bindings", s.v1(listOf(s, toRoleBinding, Service.ListRoleBindings))},
+		{"POST /v1/orgs/{org}/role-bindings", s.v1(s.createRoleBinding)},
+		{"DELETE /v1/orgs/{org}/role-bindings/{id}", s.v1(s.deleteByID("id", Service.DeleteRoleBinding))},
+
+		{"GET /v1/orgs/{org}/projects", s.v1(listOf(s, toProject, Service.ListProjects))},
+		{"POST /v1/orgs/{org}/projects", s.v1(s.createProject)},
+		{"GET /v1/orgs/{org}/projects/{id}", s.v1(s.getProject)},
+		{"PATCH /v1/orgs/{org}/projects/{id}", s.v1(s.updateProject)},
+		{"DELETE /v1/orgs/{org}/projects/{id}", s.v1(s.deleteByID("id", Service.DeleteProject))},
+
+		{"GET /v1/orgs/{org}/api-keys", s.v1(listOf(s, toAPIKey, Service.ListAPIKeys))},
+		{"POST /v1/orgs/{org}/api-keys", s.v1(s.createAPIKey)},
+		{"DELETE /v1/orgs/{org}/api-keys/{id}", s.v1(s.deleteByID("id", Service.RevokeAPIKey))},
+
+		{"GET /v1/orgs/{org}/access-check", s.v1(s.checkAccess)},
+
+		{"GET /v1/orgs/{org}/audit-events", s.v1(s.listAuditEvents)},
+		{"GET /v1/orgs/{org}/audit-events/verify", s.v1(s.verifyAudit)},
+		{"GET /v1/orgs/{org}/audit-events/export", s.v1(s.exportAudit)},
+	}
+}
+
+// dispatch serves r through the mux, recording the matched route for the
+// access log and metrics. What the mux does not route is a JSON 404, or a
+// JSON 405 with the Allow header the mux computed.
+func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		stateOf(r.Context()).route = routeLabel(pattern)
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header()["Allow"] = probe.header["Allow"]
+		s.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "method not allowed"})
+		return
+	}
+	s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", message: "no such route"})
+}
+
+// routeLabel is a pattern without its method: "/v1/orgs/{org}".
+func routeLabel(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
+}
+
+// headerProbe records what the mux's own not-found and method-not-allowed
+// handlers would answer, and discards the body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.db == nil {
+		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "no database configured"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.Warn("readiness check failed", "err", err, "request_id", stateOf(r.Context()).id)
+		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "database unavailable"})
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openAPI)
+}

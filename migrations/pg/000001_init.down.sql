@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS audit_events;
+DROP FUNCTION IF EXISTS audit_events_refuse_change();
+DROP TABLE IF EXISTS audit_heads;
+DROP FUNCTION IF EXISTS orgs_create_audit_head() CASCADE;
+DROP TABLE IF EXISTS api_keys;
+DROP TABLE IF EXISTS role_bindings;
+DROP TABLE IF EXISTS projects;
+DROP TABLE IF EXISTS roles;
+DROP TABLE IF EXISTS memberships;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS orgs;

@@ -1,0 +1,12 @@
+DROP TRIGGER IF EXISTS audit_events_no_delete;
+DROP TRIGGER IF EXISTS audit_events_no_update;
+DROP TRIGGER IF EXISTS orgs_audit_head;
+DROP TABLE IF EXISTS audit_events;
+DROP TABLE IF EXISTS audit_heads;
+DROP TABLE IF EXISTS api_keys;
+DROP TABLE IF EXISTS role_bindings;
+DROP TABLE IF EXISTS projects;
+DROP TABLE IF EXISTS roles;
+DROP TABLE IF EXISTS memberships;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS orgs;

@@ -1,0 +1,2 @@
+-- No-op: see 000002_policy_notify.up.sql.
+SELECT 1;

@@ -1,0 +1,242 @@
+// Package pgrepo implements the repo interfaces on PostgreSQL, over the
+// sqlc-generated package db/pg and a pgx/v5 connection pool.
+//
+//	db, err := pgrepo.Open(ctx, "postgres://app@db1/strata", pgrepo.Options{})
+//	if err != nil { ... }
+//	defer db.Close()
+//	p, err := db.Projects().Create(ctx, orgID, repo.NewProject{Name: "apollo"})
+//
+// OpenCluster opens a primary and its read replicas behind a
+// scaling.Router (package scaling/pgscale): reads outside transactions go to
+// replicas per the context's consistency, and writes record consistency
+// tokens when the context asks (scaling.WithTokenRecorder).
+//
+// Open does not migrate; see package migrations.
+package pgrepo
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	pgdb "github.com/strata-go/strata/db/pg"
+	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/scaling"
+	"github.com/strata-go/strata/scaling/pgscale"
+)
+
+// Options tune a PostgreSQL database handle. The zero value is usable.
+type Options struct {
+	// Retry bounds how InTx reruns transactions after serialization failures
+	// and deadlocks; the zero value means repo.DefaultRetryPolicy.
+	Retry repo.RetryPolicy
+	// Reader, when set, serves the Store's reads outside transactions (a
+	// replica router, say); writes and transactions always use the pool.
+	Reader pgdb.DBTX
+}
+
+// DB is a PostgreSQL database: a pgx pool and the repo.Store over it.
+type DB struct {
+	*Store
+	pool    *pgxpool.Pool
+	cluster *pgscale.Cluster // nil unless opened by OpenCluster or NewCluster
+}
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a
+// key=value DSN that pgxpool understands) and checks that it answers.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, repo.Invalid("database url", "%v", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, mapErr(err, "database")
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, mapErr(err, "database")
+	}
+	return New(pool, opts), nil
+}
+
+// New wraps an existing pool. Close closes the pool.
+func New(pool *pgxpool.Pool, opts Options) *DB {
+	if opts.Retry.MaxAttempts == 0 {
+		opts.Retry = repo.DefaultRetryPolicy
+	}
+	reader := opts.Reader
+	if reader == nil {
+		reader = pool
+	}
+	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader)}
+	return &DB{Store: s, pool: pool}
+}
+
+// OpenCluster opens the primary at primaryURL (checking that it answers)
+// and the replicas, each with a pool tuned by cfg, and routes the Store's
+// reads outside transactions between them (see package scaling). Writes and
+// transactions go to the primary, and record a consistency token in a
+// context made by scaling.WithTokenRecorder once they commit.
+func OpenCluster(ctx context.Context, primaryURL string, replicas []scaling.Replica, cfg scaling.Config, opts Options) (*DB, error) {
+	c, err := pgscale.Open(ctx, primaryURL, replicas, cfg)
+	if err != nil {
+		var parseErr *pgconn.ParseConfigError
+		if errors.As(err, &parseErr) || errors.Is(err, scaling.ErrInvalidConfig) {
+			return nil, repo.Invalid("database url", "%v", err)
+		}
+		return nil, mapErr(err, "database")
+	}
+	return NewCluster(c, opts), nil
+}
+
+// NewCluster wraps a pgscale.Cluster: the Store reads through it, writes
+// on its primary and records tokens; Close closes it. opts.Reader is
+// ignored.
+func NewCluster(c *pgscale.Cluster, opts Options) *DB {
+	opts.Reader = c
+	db := New(c.Primary(), opts)
+	db.cluster = c
+	db.Store.cluster = c
+	db.Store.w = pgdb.New(c.Writer())
+	return db
+}
+
+// Cluster returns the replica router's cluster, or nil for a DB opened
+// without one.
+func (db *DB) Cluster() *pgscale.Cluster { return db.cluster }
+
+// WriteMetrics writes the router's per-node metrics in the Prometheus text
+// format (see scaling.Router.WriteMetrics); nothing without a cluster.
+func (db *DB) WriteMetrics(w io.Writer) {
+	if db.cluster != nil {
+		db.cluster.WriteMetrics(w)
+	}
+}
+
+// Pool returns the underlying pool (for migrations, metrics and tools); with
+// a cluster, the primary's.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Dialect returns repo.PostgreSQL.
+func (db *DB) Dialect() repo.Dialect { return repo.PostgreSQL }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return mapErr(db.pool.Ping(ctx), "database") }
+
+// Close closes every connection of the pool (of every pool, with a cluster).
+func (db *DB) Close() error {
+	if db.cluster != nil {
+		db.cluster.Close()
+		return nil
+	}
+	db.pool.Close()
+	return nil
+}
+
+// Store implements repo.Store on PostgreSQL, either on the pool (each call on
+// its own) or bound to one transaction.
+type Store struct {
+	pool  *pgxpool.Pool
+	retry repo.RetryPolicy
+	w     *pgdb.Queries // writes: the pool, or the transaction
+	r     *pgdb.Queries // reads: the reader, or the transaction
+	tx    pgx.Tx        // non-nil inside InTx
+	// cluster, outside transactions of a DB with replicas, records the
+	// consistency token of each committed transaction.
+	cluster *pgscale.Cluster
+}
+
+var _ repo.DB = (*DB)(nil)
+
+// Orgs returns the org repository.
+func (s *Store) Orgs() repo.Orgs { return orgs{s} }
+
+// Users returns the user repository.
+func (s *Store) Users() repo.Users { return users{s} }
+
+// Memberships returns the membership repository.
+func (s *Store) Memberships() repo.Memberships { return memberships{s} }
+
+// Roles returns the role repository.
+func (s *Store) Roles() repo.Roles { return roles{s} }
+
+// RoleBindings returns the role binding repository.
+func (s *Store) RoleBindings() repo.RoleBindings { return roleBindings{s} }
+
+// Projects returns the project repository.
+func (s *Store) Projects() repo.Projects { return projects{s} }
+
+// APIKeys returns the API key repository.
+func (s *Store) APIKeys() repo.APIKeys { return apiKeys{s} }
+
+// AuditEvents returns the audit event repository.
+func (s *Store) AuditEvents() repo.AuditEvents { return auditEvents{s} }
+
+// InTx runs fn in one transaction; see repo.Store.
+func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	return s.retry.Do(ctx, func() error { return s.runTx(ctx, fn) })
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error) (err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return mapErr(err, "transaction")
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// Rollback on a broken connection fails too; fn's error is the one to report.
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	q := pgdb.New(tx)
+	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return mapErr(err, "transaction")
+	}
+	committed = true
+	if s.cluster != nil {
+		s.cluster.RecordToken(ctx)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction for an operation that needs several
+// statements to be atomic, joining the caller's transaction if there is one.
+func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.InTx(ctx, func(tx repo.Store) error { return fn(tx.(*Store)) })
+}
+
+// errNoRows reports whether err says a query returned no row.
+func errNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// notFoundOr maps a "no rows" error to repo.NotFound(what) and any other
+// error through mapErr.
+func notFoundOr(err error, what string) error {
+	if errNoRows(err) {
+		return repo.NotFound(what)
+	}
+	return mapErr(err, what)
+}
+
+// affected turns the row count of an UPDATE or DELETE into not found when no
+// row matched.
+func affected(n int64, err error, what string) error {
+	if err != nil {
+		return mapErrOp(err, what, opDelete)
+	}
+	if n == 0 {
+		return repo.NotFound(what)
+	}
+	return nil
+}

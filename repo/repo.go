@@ -1,0 +1,142 @@
+package repo
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Orgs stores organizations. Deleted orgs are invisible to every method.
+type Orgs interface {
+	Create(ctx context.Context, in NewOrg) (Org, error)
+	Get(ctx context.Context, id uuid.UUID) (Org, error)
+	GetBySlug(ctx context.Context, slug string) (Org, error)
+	List(ctx context.Context, page PageRequest) (Page[Org], error)
+	ListForUser(ctx context.Context, userID uuid.UUID, page PageRequest) (Page[Org], error)
+	Update(ctx context.Context, id uuid.UUID, in OrgUpdate) (Org, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	// BumpPolicyVersion increments the org's policy version and returns the new one.
+	BumpPolicyVersion(ctx context.Context, id uuid.UUID) (int64, error)
+	// PolicyVersion returns the org's current policy version.
+	PolicyVersion(ctx context.Context, id uuid.UUID) (int64, error)
+}
+
+// Users stores users, who are global.
+type Users interface {
+	Create(ctx context.Context, in NewUser) (User, error)
+	Get(ctx context.Context, id uuid.UUID) (User, error)
+	// GetByEmail finds a user by email, ignoring case.
+	GetByEmail(ctx context.Context, email string) (User, error)
+	Update(ctx context.Context, id uuid.UUID, in UserUpdate) (User, error)
+}
+
+// Memberships stores which users belong to which orgs.
+type Memberships interface {
+	Add(ctx context.Context, orgID, userID uuid.UUID) (Member, error)
+	Get(ctx context.Context, orgID, userID uuid.UUID) (Member, error)
+	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[Member], error)
+	// Remove deletes the membership and, with it, the member's role bindings
+	// and API keys in the org.
+	Remove(ctx context.Context, orgID, userID uuid.UUID) error
+}
+
+// Roles stores each org's roles.
+type Roles interface {
+	Create(ctx context.Context, orgID uuid.UUID, in NewRole) (Role, error)
+	Get(ctx context.Context, orgID, id uuid.UUID) (Role, error)
+	GetByName(ctx context.Context, orgID uuid.UUID, name string) (Role, error)
+	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[Role], error)
+	// UpdatePermissions replaces a custom role's permissions; built-in roles are
+	// a conflict.
+	UpdatePermissions(ctx context.Context, orgID, id uuid.UUID, permissions []string) (Role, error)
+	// Delete removes a custom role; a built-in role or one still bound is a conflict.
+	Delete(ctx context.Context, orgID, id uuid.UUID) error
+}
+
+// RoleBindings stores grants of roles to members.
+type RoleBindings interface {
+	// Create binds a role to a member; an unknown member, role or project of
+	// the org is ErrNotFound, the same grant twice ErrConflict.
+	Create(ctx context.Context, orgID uuid.UUID, in NewRoleBinding) (RoleBinding, error)
+	Get(ctx context.Context, orgID, id uuid.UUID) (RoleBinding, error)
+	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[RoleBinding], error)
+	Delete(ctx context.Context, orgID, id uuid.UUID) error
+	// CountOrgWide counts the org-wide bindings of a role (e.g. owners).
+	CountOrgWide(ctx context.Context, orgID, roleID uuid.UUID) (int64, error)
+	// Grants returns every binding of the user in the org with its role's
+	// permissions, in one query.
+	Grants(ctx context.Context, orgID, userID uuid.UUID) ([]Grant, error)
+}
+
+// Projects stores each org's projects.
+type Projects interface {
+	Create(ctx context.Context, orgID uuid.UUID, in NewProject) (Project, error)
+	Get(ctx context.Context, orgID, id uuid.UUID) (Project, error)
+	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[Project], error)
+	Update(ctx context.Context, orgID, id uuid.UUID, in ProjectUpdate) (Project, error)
+	Delete(ctx context.Context, orgID, id uuid.UUID) error
+}
+
+// APIKeys stores API keys.
+type APIKeys interface {
+	Create(ctx context.Context, orgID uuid.UUID, in NewAPIKey) (APIKey, error)
+	// Lookup finds a key by ID alone, for authentication, which learns the
+	// org from the key. Everything else is scoped by org.
+	Lookup(ctx context.Context, id uuid.UUID) (APIKey, error)
+	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[APIKey], error)
+	// Revoke marks a key revoked; an unknown or already revoked key is ErrNotFound.
+	Revoke(ctx context.Context, orgID, id uuid.UUID) error
+}
+
+// AuditEvents stores each org's append-only chain of audit events.
+type AuditEvents interface {
+	// Append adds ev to the end of its org's chain: it takes the next sequence
+	// number and the previous hash (serializing with every other append to the
+	// same org until the transaction ends), lets seal compute the hash, and
+	// stores the event. Run it inside the transaction of the change it records.
+	Append(ctx context.Context, ev AuditEvent, seal Sealer) (AuditEvent, error)
+	// Head returns the org's last sequence number and hash (0 and 32 zero
+	// bytes for an empty chain).
+	Head(ctx context.Context, orgID uuid.UUID) (seq int64, hash []byte, err error)
+	List(ctx context.Context, orgID uuid.UUID, filter AuditFilter, page PageRequest) (Page[AuditEvent], error)
+}
+
+// Store hands out the repositories. A Store from a database handle runs each
+// call on its own; the Store InTx passes to fn runs every call in one transaction.
+type Store interface {
+	Orgs() Orgs
+	Users() Users
+	Memberships() Memberships
+	Roles() Roles
+	RoleBindings() RoleBindings
+	Projects() Projects
+	APIKeys() APIKeys
+	AuditEvents() AuditEvents
+
+	// InTx runs fn in one transaction, with tx bound to it: the transaction
+	// commits when fn returns nil and rolls back when fn returns an error or
+	// panics (the panic goes on). A serialization failure, deadlock or busy
+	// database makes InTx run fn again, a bounded number of times with
+	// jittered backoff, so fn must not have effects outside tx. Called on a
+	// Store that is already in a transaction, InTx runs fn in that transaction.
+	InTx(ctx context.Context, fn func(tx Store) error) error
+}
+
+// Dialect names a database engine.
+type Dialect string
+
+// The supported dialects.
+const (
+	PostgreSQL Dialect = "postgres"
+	SQLite     Dialect = "sqlite"
+)
+
+// DB is an open database: a Store plus the handle's life cycle.
+type DB interface {
+	Store
+	Dialect() Dialect
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases every connection.
+	Close() error
+}

@@ -1,0 +1,224 @@
+package repo
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Org is an organization: a tenant. Every tenant-owned row carries its ID.
+type Org struct {
+	ID     uuid.UUID
+	Slug   string // unique, [a-z0-9-], used in URLs
+	Name   string
+	Region string // the org's home region, e.g. "eu-west"
+	// PolicyVersion is bumped in the same transaction as every change to the
+	// org's roles, bindings or memberships; authorization caches key on it.
+	PolicyVersion int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// NewOrg is the input of Orgs.Create.
+type NewOrg struct {
+	Slug   string
+	Name   string
+	Region string // "" means DefaultRegion
+}
+
+// DefaultRegion is the home region of an org created without one.
+const DefaultRegion = "local"
+
+// OrgUpdate is the input of Orgs.Update; nil fields are left unchanged.
+type OrgUpdate struct {
+	Name   *string
+	Region *string
+}
+
+// UserStatus says whether a user may act.
+type UserStatus string
+
+// User statuses.
+const (
+	UserActive    UserStatus = "active"
+	UserSuspended UserStatus = "suspended"
+)
+
+// User is a person. Users are global; they belong to orgs through memberships.
+type User struct {
+	ID        uuid.UUID
+	Email     string // unique, compared case-insensitively
+	Name      string
+	Status    UserStatus
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// NewUser is the input of Users.Create.
+type NewUser struct {
+	Email string
+	Name  string
+}
+
+// UserUpdate is the input of Users.Update; nil fields are left unchanged.
+type UserUpdate struct {
+	Name   *string
+	Status *UserStatus
+}
+
+// Member is a user seen through their membership of one org.
+type Member struct {
+	OrgID    uuid.UUID
+	User     User
+	JoinedAt time.Time
+}
+
+// Role is a named set of permissions in one org. Built-in roles exist in every
+// org and cannot be changed or deleted.
+type Role struct {
+	ID          uuid.UUID
+	OrgID       uuid.UUID
+	Name        string
+	Builtin     bool
+	Permissions []string // e.g. "projects.update", "projects.*", "*"
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// NewRole is the input of Roles.Create.
+type NewRole struct {
+	Name        string
+	Builtin     bool
+	Permissions []string
+}
+
+// RoleBinding grants a role to a member of the org, on the whole org
+// (ProjectID nil) or on one project.
+type RoleBinding struct {
+	ID        uuid.UUID
+	OrgID     uuid.UUID
+	UserID    uuid.UUID
+	RoleID    uuid.UUID
+	ProjectID *uuid.UUID
+	CreatedAt time.Time
+}
+
+// NewRoleBinding is the input of RoleBindings.Create.
+type NewRoleBinding struct {
+	UserID    uuid.UUID
+	RoleID    uuid.UUID
+	ProjectID *uuid.UUID
+}
+
+// Grant is one binding of a user with its role's permissions: what an
+// authorization check needs, read in one query.
+type Grant struct {
+	BindingID   uuid.UUID
+	ProjectID   *uuid.UUID
+	RoleID      uuid.UUID
+	RoleName    string
+	Permissions []string
+	UserStatus  UserStatus
+}
+
+// Project is the org's business resource.
+type Project struct {
+	ID          uuid.UUID
+	OrgID       uuid.UUID
+	Name        string // unique in the org
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// NewProject is the input of Projects.Create.
+type NewProject struct {
+	Name        string
+	Description string
+}
+
+// ProjectUpdate is the input of Projects.Update; nil fields are left unchanged.
+type ProjectUpdate struct {
+	Name        *string
+	Description *string
+}
+
+// APIKey is a credential of one user in one org. Only the SHA-256 of its secret
+// is stored; the secret itself is shown once, when the key is made.
+type APIKey struct {
+	ID         uuid.UUID
+	OrgID      uuid.UUID
+	UserID     uuid.UUID
+	Name       string
+	SecretHash []byte // SHA-256 of the secret, 32 bytes
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+}
+
+// Usable reports whether the key is neither revoked nor expired at now.
+func (k APIKey) Usable(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
+// NewAPIKey is the input of APIKeys.Create.
+type NewAPIKey struct {
+	UserID     uuid.UUID
+	Name       string
+	SecretHash []byte
+	ExpiresAt  *time.Time
+}
+
+// ActorType says who did something.
+type ActorType string
+
+// Actor types.
+const (
+	ActorUser   ActorType = "user"
+	ActorAPIKey ActorType = "api_key"
+	ActorSystem ActorType = "system"
+)
+
+// Outcome says whether an audited attempt happened or was refused.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeDenied  Outcome = "denied"
+)
+
+// AuditEvent is one link of an org's tamper-evident audit chain.
+type AuditEvent struct {
+	OrgID      uuid.UUID
+	Seq        int64 // 1, 2, 3, ... per org, without gaps
+	ID         uuid.UUID
+	OccurredAt time.Time
+	ActorType  ActorType
+	ActorID    string
+	Action     string // e.g. "project.create"
+	TargetType string
+	TargetID   string
+	Outcome    Outcome
+	Metadata   string // a JSON object; "{}" when empty
+	RemoteAddr string
+	RequestID  string
+	PrevHash   []byte // Hash of event Seq-1; 32 zero bytes for Seq 1
+	Hash       []byte // SHA-256 over PrevHash and the event's canonical encoding
+}
+
+// AuditFilter narrows AuditEvents.List; zero fields do not filter.
+type AuditFilter struct {
+	ActorID    string
+	Action     string
+	TargetType string
+	TargetID   string
+	Outcome    Outcome
+	Since      time.Time // inclusive
+	Until      time.Time // exclusive
+	Descending bool      // newest first
+}
+
+// Sealer completes an event about to be appended: it is called with Seq and
+// PrevHash filled in and returns the event's hash.
+type Sealer func(ev *AuditEvent) []byte
