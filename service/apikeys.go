@@ -69,6 +69,7 @@ func formatKey(id uuid.UUID, secret string) string {
 // member, is ErrUnauthenticated, all with the same message.
 func (s *Service) Authenticate(ctx context.Context, key string, req Request) (Principal, error) {
 	denied := repo.Unauthenticated("invalid or expired API key")
+	ctx = security(ctx)
 	id, secret, ok := parseKey(key)
 	if !ok {
 		return Principal{}, denied

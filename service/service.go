@@ -21,6 +21,7 @@ import (
 	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/scaling"
 )
 
 // Authorizer answers access checks and learns of policy changes; a
@@ -99,7 +100,7 @@ func (s *Service) org(ctx context.Context, p Principal, slug string) (repo.Org, 
 // authorize checks p may do a in org. A denial is recorded in the audit trail,
 // in a transaction of its own, and returned as ErrForbidden.
 func (s *Service) authorize(ctx context.Context, p Principal, org repo.Org, a action) error {
-	d, err := s.authz.Check(ctx, org.ID, p.UserID, a.perm, a.project)
+	d, err := s.authz.Check(security(ctx), org.ID, p.UserID, a.perm, a.project)
 	if err != nil {
 		return err
 	}
@@ -258,6 +259,13 @@ func idString(id *uuid.UUID) any {
 		return nil
 	}
 	return id.String()
+}
+
+// security marks the reads of an authentication or authorization decision as
+// strong: they go to the primary when there are replicas, so that a revoked
+// key or permission is refused at once, whatever a replica's lag.
+func security(ctx context.Context) context.Context {
+	return scaling.WithConsistency(ctx, scaling.Strong())
 }
 
 // errIs reports whether err is of kind, for readability at call sites.

@@ -8,13 +8,19 @@ import (
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/migrations"
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/scaling"
 )
 
 // openDB opens the database and makes sure its schema is the one this binary
 // speaks: SQLite is migrated (an embedded file is ours to manage), PostgreSQL
 // only when migrate is set; a PostgreSQL schema that is behind is an error.
 func openDB(ctx context.Context, url string, migrate bool, log *slog.Logger) (repo.DB, error) {
-	db, err := strata.Open(ctx, url)
+	return openCluster(ctx, url, nil, scaling.Config{}, migrate, log)
+}
+
+// openCluster is openDB with read replicas and routing configuration.
+func openCluster(ctx context.Context, url string, replicas []scaling.Replica, cfg scaling.Config, migrate bool, log *slog.Logger) (repo.DB, error) {
+	db, err := strata.OpenCluster(ctx, url, replicas, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

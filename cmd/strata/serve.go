@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/internal/httpapi"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/pgrepo"
+	"github.com/strata-go/strata/scaling"
 	"github.com/strata-go/strata/service"
 )
 
@@ -36,6 +40,9 @@ type ServeConfig struct {
 	// PolicyStaleness bounds how long a permission change made by another
 	// process can go unseen by this one's authorization cache.
 	PolicyStaleness time.Duration
+	// Replicas serve reads (PostgreSQL); Scaling tunes routing and pools.
+	Replicas []scaling.Replica
+	Scaling  scaling.Config
 }
 
 // Server is a running `strata serve`: the database, the HTTP server and its
@@ -52,7 +59,7 @@ type Server struct {
 // OpenServer opens the database (migrating it as configured), bootstraps an
 // empty one, and opens the listener. The first-start API key goes to stdout.
 func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout io.Writer) (*Server, error) {
-	db, err := openDB(ctx, cfg.DB, cfg.Migrate, log)
+	db, err := openCluster(ctx, cfg.DB, cfg.Replicas, cfg.Scaling, cfg.Migrate, log)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +83,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log}),
+		Handler:           httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, ExtraMetrics: strata.Metrics(db)}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -152,11 +159,38 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.BootstrapOrg, "bootstrap-org", envOr("STRATA_BOOTSTRAP_ORG", "acme"), "on first start (no org yet), create this org and print its owner's API key; empty: do not (env STRATA_BOOTSTRAP_ORG)")
 	fs.StringVar(&cfg.BootstrapEmail, "bootstrap-email", envOr("STRATA_BOOTSTRAP_EMAIL", "admin@example.com"), "the first org's owner (env STRATA_BOOTSTRAP_EMAIL)")
 	fs.DurationVar(&cfg.PolicyStaleness, "policy-staleness", time.Second, "longest time a permission change made by another process may go unseen by this one")
+	replicas := replicaFlag{}
+	if env := os.Getenv("STRATA_REPLICAS"); env != "" {
+		for _, r := range strings.Split(env, ",") {
+			if err := replicas.Set(strings.TrimSpace(r)); err != nil {
+				return usageError{fmt.Sprintf("STRATA_REPLICAS: %v", err)}
+			}
+		}
+	}
+	fs.Var(&replicas, "replica", "a read replica as REGION=URL (repeatable; env STRATA_REPLICAS, comma-separated)")
+	sc := &cfg.Scaling
+	fs.StringVar(&sc.Region, "region", envOr("STRATA_REGION", ""), "this server's region: replicas there are preferred (env STRATA_REGION)")
+	var maxConns, minConns int
+	fs.IntVar(&maxConns, "pool-max-conns", 0, "connections per database node (default max(4, CPUs))")
+	fs.IntVar(&minConns, "pool-min-conns", 0, "connections kept open per node")
+	fs.DurationVar(&sc.MaxConnLifetime, "pool-max-conn-lifetime", 0, "close connections after this long (default 1h, plus jitter)")
+	fs.DurationVar(&sc.MaxConnLifetimeJitter, "pool-max-conn-lifetime-jitter", 0, "random extra lifetime (default 10m)")
+	fs.DurationVar(&sc.MaxConnIdleTime, "pool-max-conn-idle-time", 0, "close idle connections after this long (default 10m)")
+	fs.DurationVar(&sc.HealthCheckPeriod, "pool-health-check-period", 0, "how often idle connections are checked (default 30s)")
+	fs.Int64Var(&sc.MaxLagBytes, "max-lag-bytes", 0, "exclude replicas further behind than this many WAL bytes (default 16 MiB; negative: no limit)")
+	fs.DurationVar(&sc.MaxLag, "max-lag", 0, "exclude replicas whose data may be older than this (default 30s; negative: no limit)")
+	fs.DurationVar(&sc.CausalWait, "causal-wait", 0, "how long a read carrying a consistency token waits for a replica before using the primary (default 100ms)")
+	fs.DurationVar(&sc.ProbeInterval, "probe-interval", 0, "time between health probes of a node (default 1s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	cfg.Replicas = replicas
+	sc.MaxConns, sc.MinConns = int32(maxConns), int32(minConns)
+	if err := sc.Validate(); err != nil {
+		return usageError{err.Error()}
 	}
 	log, err := newLogger(cfg.LogFormat, stderr)
 	if err != nil {
@@ -168,6 +202,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer srv.Close()
 	return srv.Run(ctx)
+}
+
+// replicaFlag collects --replica REGION=URL flags.
+type replicaFlag []scaling.Replica
+
+func (f *replicaFlag) String() string { return fmt.Sprint(len(*f), " replicas") }
+
+func (f *replicaFlag) Set(v string) error {
+	r, err := scaling.ParseReplica(v)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, r)
+	return nil
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {

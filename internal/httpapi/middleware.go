@@ -179,6 +179,12 @@ func (s *server) serveV1(w http.ResponseWriter, r *http.Request, h apiHandler) e
 	if s.svc == nil {
 		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "the API is not configured"}
 	}
+	ctx, err := withConsistency(r)
+	if err != nil {
+		return err
+	}
+	r = r.WithContext(ctx)
+	w = &tokenWriter{ResponseWriter: w, ctx: ctx}
 	key, ok := bearer(r)
 	if !ok {
 		return &apiError{status: http.StatusUnauthorized, code: "unauthenticated", message: "an Authorization: Bearer <api key> header is required"}
