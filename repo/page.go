@@ -2,6 +2,7 @@ package repo
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"math"
 	"strconv"
 	"strings"
@@ -35,7 +36,51 @@ const cursorVersion = "v1"
 // EncodeCursor makes an opaque cursor for list (e.g. "projects") that resumes
 // after key.
 func EncodeCursor(list, key string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorVersion + "|" + list + "|" + key))
+	var buf [128]byte
+	return encodeCursor(append(cursorPrefix(buf[:0], list), key...))
+}
+
+// EncodeUUIDCursor is EncodeCursor(list, id.String()) in one allocation.
+func EncodeUUIDCursor(list string, id uuid.UUID) string {
+	var buf [128]byte
+	return encodeCursor(appendUUID(cursorPrefix(buf[:0], list), id))
+}
+
+func cursorPrefix(b []byte, list string) []byte {
+	b = append(b, cursorVersion...)
+	b = append(b, '|')
+	b = append(b, list...)
+	return append(b, '|')
+}
+
+// encodeCursor returns raw in base64, allocating only the string.
+func encodeCursor(raw []byte) string {
+	var buf [192]byte
+	return string(base64.RawURLEncoding.AppendEncode(buf[:0], raw))
+}
+
+// appendUUID appends id in its canonical 36-character form.
+func appendUUID(b []byte, id uuid.UUID) []byte {
+	var s [36]byte
+	hex.Encode(s[0:8], id[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], id[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], id[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], id[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], id[10:])
+	return append(b, s[:]...)
+}
+
+// MakeUUIDPage is MakePage for rows keyed by a UUID.
+func MakeUUIDPage[T any](list string, rows []T, size int, key func(T) uuid.UUID) Page[T] {
+	if len(rows) <= size {
+		return Page[T]{Items: rows}
+	}
+	rows = rows[:size]
+	return Page[T]{Items: rows, Next: EncodeUUIDCursor(list, key(rows[size-1]))}
 }
 
 // DecodeCursor returns the key a cursor made by EncodeCursor for the same list

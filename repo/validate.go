@@ -178,14 +178,15 @@ func ValidateNewProject(in NewProject) error {
 
 // ValidateProjectUpdate checks the input of Projects.Update.
 func ValidateProjectUpdate(in ProjectUpdate) error {
-	var errs []error
 	if in.Name != nil {
-		errs = append(errs, ValidateText("name", *in.Name, true, MaxNameLen))
+		if err := ValidateText("name", *in.Name, true, MaxNameLen); err != nil {
+			return err
+		}
 	}
 	if in.Description != nil {
-		errs = append(errs, ValidateText("description", *in.Description, false, MaxDescriptionLen))
+		return ValidateText("description", *in.Description, false, MaxDescriptionLen)
 	}
-	return firstErr(errs...)
+	return nil
 }
 
 // ValidateNewAPIKey checks the input of APIKeys.Create.

@@ -27,6 +27,8 @@ import (
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/scaling"
 	"github.com/strata-go/strata/scaling/pgscale"
+
+	"github.com/strata-go/strata/internal/pguuid"
 )
 
 // Options tune a PostgreSQL database handle. The zero value is usable.
@@ -53,6 +55,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, repo.Invalid("database url", "%v", err)
 	}
+	cfg.AfterConnect = pguuid.Register
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, mapErr(err, "database")

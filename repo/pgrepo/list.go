@@ -22,7 +22,7 @@ func listByID[R, T any](ctx context.Context, list string, page repo.PageRequest,
 	if err != nil {
 		return repo.Page[T]{}, mapErr(err, list)
 	}
-	return repo.MakePage(list, convertAll(rows, conv), size, func(t T) string { return key(t).String() }), nil
+	return repo.MakeUUIDPage(list, convertAll(rows, conv), size, key), nil
 }
 
 // convertAll maps driver rows to domain values; never returns nil.

@@ -52,7 +52,14 @@ func listByID[R, T any](list string, page repo.PageRequest, fetch func(after uui
 		return repo.Page[T]{}, err
 	}
 	rows, err := fetch(after, int64(size)+1)
-	return toPage(list, size, rows, err, convert, func(item T) string { return id(item).String() })
+	if err != nil {
+		return repo.Page[T]{}, mapErr(err, list)
+	}
+	items, err := convertAll(rows, convert)
+	if err != nil {
+		return repo.Page[T]{}, err
+	}
+	return repo.MakeUUIDPage(list, items, size, id), nil
 }
 
 // deleted finishes an :execrows statement that deletes, revokes or

@@ -42,6 +42,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/strata-go/strata/scaling"
+
+	"github.com/strata-go/strata/internal/pguuid"
 )
 
 // Cluster is a primary and its replicas, each with a pgx pool, and the
@@ -121,6 +123,7 @@ func poolConfig(rawURL string, cfg scaling.Config) (*pgxpool.Config, error) {
 	if pc.MinConns > pc.MaxConns {
 		return nil, fmt.Errorf("%w: pool MinConns (%d) exceeds MaxConns (%d)", scaling.ErrInvalidConfig, pc.MinConns, pc.MaxConns)
 	}
+	pc.AfterConnect = pguuid.Register // uuid.UUID in binary, without text round trips
 	return pc, nil
 }
 
