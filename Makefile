@@ -1,6 +1,7 @@
 # Strata. `make run` serves on an embedded SQLite file; `make test` runs every
 # test on SQLite and on an ephemeral PostgreSQL cluster started by the tests.
 
+SHELL         := /bin/bash
 GO            ?= go
 TOOLS         := cd tools && $(GO) tool
 STRATA_DB     ?= sqlite:strata.db
@@ -12,7 +13,7 @@ ifneq ($(wildcard /dev/shm/.),)
 export STRATA_TEST_POSTGRES_TMPDIR ?= /dev/shm
 endif
 
-.PHONY: all run build test generate check vet sqlc-vet generated-check bench tools postgres
+.PHONY: all run build test generate check vet sqlc-vet generated-check bench soak fuzz tools postgres
 
 all: check
 
@@ -49,9 +50,29 @@ sqlc-vet:
 generated-check: generate
 	@git diff --exit-code --stat -- db mocks || { echo 'generated code is stale: run make generate and commit'; exit 1; }
 
-## bench: benchmarks, side by side
+## bench: every benchmark, each comparing our path with its reference in the same run,
+## then the summary tables (layer vs raw driver, pgbench, ...)
+BENCHLOG := $(CURDIR)/bench.out
 bench: postgres
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	set -o pipefail; STRATA_BENCH_PGBENCH=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./... | tee $(BENCHLOG)
+	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true
+
+## soak: the fault tests (kill -9 under load, connection loss, replica loss), each
+## repeating its fault for $(SOAK); CI runs a short one
+SOAK ?= 1m
+RAPID_CHECKS ?= 500
+soak: postgres
+	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead' ./cmd/strata/
+	STRATA_SOAK=$(SOAK) RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -count=1 -timeout 60m -v -run 'TestLoad|TestHostileTenants' ./internal/httpapi/
+
+## fuzz: every fuzz target for $(FUZZTIME) each (CI: a few seconds each)
+FUZZTIME ?= 30s
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' --exclude-dir=tools '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' "$$dir"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$dir $$f"; $(GO) test "$$dir" -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; \
+	done
 
 ## postgres: make sure the PostgreSQL 15 server binaries the tests start are installed
 postgres:

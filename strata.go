@@ -168,10 +168,19 @@ func parseSQLiteURL(rawURL string) (string, sqliterepo.Options, error) {
 // redact hides a password in a URL used in an error message.
 func redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
+	if err == nil {
+		if u.User == nil {
+			return rawURL
+		}
+		return u.Redacted()
 	}
-	return u.Redacted()
+	// Unparsable: hide whatever lies between "://" and the last "@".
+	if i := strings.Index(rawURL, "://"); i >= 0 {
+		if j := strings.LastIndex(rawURL, "@"); j > i {
+			return rawURL[:i+3] + "xxxxx" + rawURL[j:]
+		}
+	}
+	return rawURL
 }
 
 // NewMigrator returns a migrator for db's schema, for the dialect db speaks.

@@ -637,6 +637,21 @@ func (mr *MockProjectsMockRecorder) Get(ctx, orgID, id any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Get", reflect.TypeOf((*MockProjects)(nil).Get), ctx, orgID, id)
 }
 
+// Import mocks base method.
+func (m *MockProjects) Import(ctx context.Context, orgID uuid.UUID, rows []repo.NewProject) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Import", ctx, orgID, rows)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Import indicates an expected call of Import.
+func (mr *MockProjectsMockRecorder) Import(ctx, orgID, rows any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Import", reflect.TypeOf((*MockProjects)(nil).Import), ctx, orgID, rows)
+}
+
 // List mocks base method.
 func (m *MockProjects) List(ctx context.Context, orgID uuid.UUID, page repo.PageRequest) (repo.Page[repo.Project], error) {
 	m.ctrl.T.Helper()
@@ -704,6 +719,21 @@ func (m *MockAPIKeys) Create(ctx context.Context, orgID uuid.UUID, in repo.NewAP
 func (mr *MockAPIKeysMockRecorder) Create(ctx, orgID, in any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Create", reflect.TypeOf((*MockAPIKeys)(nil).Create), ctx, orgID, in)
+}
+
+// Credential mocks base method.
+func (m *MockAPIKeys) Credential(ctx context.Context, id uuid.UUID) (repo.Credential, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Credential", ctx, id)
+	ret0, _ := ret[0].(repo.Credential)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Credential indicates an expected call of Credential.
+func (mr *MockAPIKeysMockRecorder) Credential(ctx, id any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Credential", reflect.TypeOf((*MockAPIKeys)(nil).Credential), ctx, id)
 }
 
 // List mocks base method.

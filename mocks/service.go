@@ -68,3 +68,19 @@ func (mr *MockAuthorizerMockRecorder) Invalidate(orgID, version any) *gomock.Cal
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Invalidate", reflect.TypeOf((*MockAuthorizer)(nil).Invalidate), orgID, version)
 }
+
+// Version mocks base method.
+func (m *MockAuthorizer) Version(ctx context.Context, orgID uuid.UUID) (int64, bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Version", ctx, orgID)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(bool)
+	ret2, _ := ret[2].(error)
+	return ret0, ret1, ret2
+}
+
+// Version indicates an expected call of Version.
+func (mr *MockAuthorizerMockRecorder) Version(ctx, orgID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Version", reflect.TypeOf((*MockAuthorizer)(nil).Version), ctx, orgID)
+}

@@ -75,6 +75,17 @@ type Projects interface {
 	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[Project], error)
 	Update(ctx context.Context, orgID, id uuid.UUID, in ProjectUpdate) (Project, error)
 	Delete(ctx context.Context, orgID, id uuid.UUID) error
+	// Import creates a project in the org for each of rows, all or none, and
+	// returns how many it created. It checks every row first
+	// (ValidateImport), then inserts them in bulk: one COPY on PostgreSQL,
+	// one INSERT ... SELECT over the rows as a JSON array on SQLite. A bad
+	// row, a name that repeats in rows or one already taken in the org is a
+	// *RowError naming the row (from 1) and wrapping ErrInvalid or
+	// ErrConflict; an unknown org is ErrNotFound. Called on a transaction's
+	// Store it joins that transaction (the service records the import's
+	// audit event there), which stays usable after a failed Import; otherwise
+	// it runs in a transaction of its own.
+	Import(ctx context.Context, orgID uuid.UUID, rows []NewProject) (int64, error)
 }
 
 // APIKeys stores API keys.
@@ -83,6 +94,10 @@ type APIKeys interface {
 	// Lookup finds a key by ID alone, for authentication, which learns the
 	// org from the key. Everything else is scoped by org.
 	Lookup(ctx context.Context, id uuid.UUID) (APIKey, error)
+	// Credential reads what authenticating with a key needs, in one query
+	// (one snapshot): the key, its user's status and its org's policy
+	// version. An unknown key, or a key of a deleted org, is ErrNotFound.
+	Credential(ctx context.Context, id uuid.UUID) (Credential, error)
 	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[APIKey], error)
 	// Revoke marks a key revoked; an unknown or already revoked key is ErrNotFound.
 	Revoke(ctx context.Context, orgID, id uuid.UUID) error

@@ -161,6 +161,21 @@ func (k APIKey) Usable(now time.Time) bool {
 	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
+// Credential is an API key as authentication sees it: the key, the status of
+// the user it acts for, and the policy version of its org, all read at one
+// moment. A key exists only while its user is a member of its org (removing
+// the member deletes their keys), so a Credential implies the membership.
+type Credential struct {
+	Key        APIKey
+	UserStatus UserStatus
+	// PolicyVersion is the org's policy version when the key was read. The
+	// service bumps the version in the transaction of every change that can
+	// make a key unusable (revoking it, removing or suspending its user), so
+	// a cached Credential is current as long as the org's version has not
+	// risen past this one.
+	PolicyVersion int64
+}
+
 // NewAPIKey is the input of APIKeys.Create.
 type NewAPIKey struct {
 	UserID     uuid.UUID

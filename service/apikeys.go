@@ -66,7 +66,11 @@ func formatKey(id uuid.UUID, secret string) string {
 
 // Authenticate turns a presented API key into a Principal. A malformed,
 // unknown, revoked or expired key, or one whose owner is no longer an active
-// member, is ErrUnauthenticated, all with the same message.
+// member, is ErrUnauthenticated, all with the same message. Once a key has
+// been accepted, accepting it again needs no database round trip while its
+// org's policy version is unchanged (see cache.go): the presented secret's
+// SHA-256 is compared in constant time with the cached hash, and the expiry
+// with the clock.
 func (s *Service) Authenticate(ctx context.Context, key string, req Request) (Principal, error) {
 	denied := repo.Unauthenticated("invalid or expired API key")
 	ctx = security(ctx)
@@ -74,28 +78,15 @@ func (s *Service) Authenticate(ctx context.Context, key string, req Request) (Pr
 	if !ok {
 		return Principal{}, denied
 	}
-	k, err := s.store.APIKeys().Lookup(ctx, id)
-	if errIs(err, repo.ErrNotFound) {
-		return Principal{}, denied
-	}
+	k, ok, err := s.credential(ctx, id)
 	if err != nil {
 		return Principal{}, err
 	}
 	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], k.SecretHash) != 1 || !k.Usable(s.now()) {
+	if !ok || subtle.ConstantTimeCompare(sum[:], k.hash[:]) != 1 || k.expired(s.now()) {
 		return Principal{}, denied
 	}
-	m, err := s.store.Memberships().Get(ctx, k.OrgID, k.UserID)
-	if errIs(err, repo.ErrNotFound) {
-		return Principal{}, denied
-	}
-	if err != nil {
-		return Principal{}, err
-	}
-	if m.User.Status != repo.UserActive {
-		return Principal{}, denied
-	}
-	return Principal{OrgID: k.OrgID, UserID: k.UserID, KeyID: k.ID, Request: req}, nil
+	return Principal{OrgID: k.orgID, UserID: k.userID, KeyID: id, Request: req}, nil
 }
 
 // NewAPIKey is the input of CreateAPIKey.
@@ -154,9 +145,12 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal, slug string, pag
 
 // RevokeAPIKey revokes one of the org's keys (apikeys.manage; for another
 // member's key, the caller must hold everything that member holds). It stops
-// working at once.
+// working at once on this instance, and on others when they learn the org's
+// new policy version: revoking is a policy action, so that the caches of
+// authenticated keys, keyed on that version, see it (see cache.go).
 func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, slug string, id uuid.UUID) error {
-	return s.mutate(ctx, p, slug, action{name: "api_key.revoke", perm: rbac.APIKeysManage, targetType: "api_key", targetID: id.String()},
+	defer s.forget(id, "")
+	return s.mutate(ctx, p, slug, action{name: "api_key.revoke", policy: true, perm: rbac.APIKeysManage, targetType: "api_key", targetID: id.String()},
 		func(tx repo.Store, org repo.Org) (change, error) {
 			k, err := tx.APIKeys().Lookup(ctx, id)
 			if err != nil {

@@ -32,17 +32,16 @@ func TestAuthenticate(t *testing.T) {
 	cases := []struct {
 		name string
 		key  func(f *fixture) string // the presented key; nil for the valid one
-		// lookup is what Lookup returns: the stored key, edited, or an
-		// error; nil when the store must not be asked at all.
-		lookup func(f *fixture, k *repo.APIKey) error
-		// member is what Memberships.Get returns: the member, edited, or
-		// an error; nil when it must not be asked.
-		member func(m *repo.Member) error
+		// lookup is what Credential returns: the stored key and its user,
+		// edited, or an error; nil when the store must not be asked at all.
+		lookup func(f *fixture, c *repo.Credential) error
 		want   error
 	}{
-		{name: "valid", lookup: keep, member: func(*repo.Member) error { return nil }},
-		{name: "expiring later", lookup: func(f *fixture, k *repo.APIKey) error { k.ExpiresAt = ptr(f.now.Add(time.Nanosecond)); return nil },
-			member: func(*repo.Member) error { return nil }},
+		{name: "valid", lookup: keep},
+		{name: "expiring later", lookup: func(f *fixture, c *repo.Credential) error {
+			c.Key.ExpiresAt = ptr(f.now.Add(time.Nanosecond))
+			return nil
+		}},
 		{name: "empty", key: func(*fixture) string { return "" }, want: denied},
 		{name: "no prefix", key: func(f *fixture) string { return strings.TrimPrefix(key(f, secret), "strata_") }, want: denied},
 		{name: "other prefix", key: func(f *fixture) string { return "strato" + strings.TrimPrefix(key(f, secret), "strata") }, want: denied},
@@ -51,15 +50,14 @@ func TestAuthenticate(t *testing.T) {
 		{name: "ID not hex", key: func(*fixture) string { return "strata_" + strings.Repeat("zz", 16) + "_" + secret }, want: denied},
 		{name: "short secret", key: func(f *fixture) string { return key(f, secret[1:]) }, want: denied},
 		{name: "long secret", key: func(f *fixture) string { return key(f, secret+"A") }, want: denied},
-		{name: "unknown key", lookup: func(*fixture, *repo.APIKey) error { return repo.NotFound("api key") }, want: denied},
+		// Unknown, or gone with its membership or its org.
+		{name: "unknown key", lookup: func(*fixture, *repo.Credential) error { return repo.NotFound("api key") }, want: denied},
 		{name: "wrong secret", key: func(f *fixture) string { return key(f, other) }, lookup: keep, want: denied},
-		{name: "no stored hash", lookup: func(_ *fixture, k *repo.APIKey) error { k.SecretHash = nil; return nil }, want: denied},
-		{name: "revoked", lookup: func(f *fixture, k *repo.APIKey) error { k.RevokedAt = ptr(f.now.Add(-time.Hour)); return nil }, want: denied},
-		{name: "expired", lookup: func(f *fixture, k *repo.APIKey) error { k.ExpiresAt = ptr(f.now); return nil }, want: denied},
-		{name: "not a member", lookup: keep, member: func(*repo.Member) error { return repo.NotFound("member") }, want: denied},
-		{name: "suspended", lookup: keep, member: func(m *repo.Member) error { m.User.Status = repo.UserSuspended; return nil }, want: denied},
-		{name: "key lookup fails", lookup: func(*fixture, *repo.APIKey) error { return errUnavailable }, want: errUnavailable},
-		{name: "member lookup fails", lookup: keep, member: func(*repo.Member) error { return errUnavailable }, want: errUnavailable},
+		{name: "no stored hash", lookup: func(_ *fixture, c *repo.Credential) error { c.Key.SecretHash = nil; return nil }, want: denied},
+		{name: "revoked", lookup: func(f *fixture, c *repo.Credential) error { c.Key.RevokedAt = ptr(f.now.Add(-time.Hour)); return nil }, want: denied},
+		{name: "expired", lookup: func(f *fixture, c *repo.Credential) error { c.Key.ExpiresAt = ptr(f.now); return nil }, want: denied},
+		{name: "suspended", lookup: func(_ *fixture, c *repo.Credential) error { c.UserStatus = repo.UserSuspended; return nil }, want: denied},
+		{name: "lookup fails", lookup: func(*fixture, *repo.Credential) error { return errUnavailable }, want: errUnavailable},
 	}
 	var message string // every refusal says the same
 	for _, c := range cases {
@@ -70,14 +68,12 @@ func TestAuthenticate(t *testing.T) {
 				presented = c.key(f)
 			}
 			if c.lookup != nil {
-				k := repo.APIKey{ID: f.key, OrgID: f.org.ID, UserID: f.p.UserID, Name: "ci", SecretHash: secretHash(secret)}
-				err := c.lookup(f, &k)
-				ret(f.db.keys.EXPECT().Lookup(anything, f.key), k, err)
-			}
-			if c.member != nil {
-				m := repo.Member{OrgID: f.org.ID, User: repo.User{ID: f.p.UserID, Email: "o@example.com", Status: repo.UserActive}}
-				err := c.member(&m)
-				ret(f.db.members.EXPECT().Get(anything, f.org.ID, f.p.UserID), m, err)
+				cred := repo.Credential{
+					Key:        repo.APIKey{ID: f.key, OrgID: f.org.ID, UserID: f.p.UserID, Name: "ci", SecretHash: secretHash(secret)},
+					UserStatus: repo.UserActive, PolicyVersion: f.org.PolicyVersion,
+				}
+				err := c.lookup(f, &cred)
+				ret(f.db.keys.EXPECT().Credential(anything, f.key), cred, err)
 			}
 			p, err := f.svc.Authenticate(f.ctx, presented, f.p.Request)
 			switch {
@@ -104,7 +100,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 }
 
-func keep(*fixture, *repo.APIKey) error { return nil }
+func keep(*fixture, *repo.Credential) error { return nil }
 
 // keyPrincipal is the caller acting through key f.key.
 func (f *fixture) keyPrincipal() service.Principal {
@@ -138,9 +134,7 @@ func TestCreatedKeyAuthenticates(t *testing.T) {
 		t.Errorf("stored hash %x is not SHA-256 of the secret", stored.SecretHash)
 	}
 
-	f.db.keys.EXPECT().Lookup(anything, f.key).Return(stored, nil)
-	f.db.members.EXPECT().Get(anything, f.org.ID, f.p.UserID).
-		Return(repo.Member{OrgID: f.org.ID, User: repo.User{ID: f.p.UserID, Status: repo.UserActive}}, nil)
+	f.db.keys.EXPECT().Credential(anything, f.key).Return(repo.Credential{Key: stored, UserStatus: repo.UserActive}, nil)
 	p, err := f.svc.Authenticate(f.ctx, k.Secret, f.p.Request)
 	if want := f.keyPrincipal(); err != nil || p != want {
 		t.Fatalf("Authenticate = %+v, %v; want %+v", p, err, want)

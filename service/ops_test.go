@@ -77,7 +77,7 @@ var (
 
 // mutations lists every mutating use case with the calls its transaction makes.
 var mutations = []op{{
-	name: "UpdateOrg", action: "org.update", perm: rbac.OrgUpdate, targetType: "org", target: noTarget,
+	name: "UpdateOrg", action: "org.update", perm: rbac.OrgUpdate, targetType: "org", target: noTarget, policy: true,
 	call: func(f *fixture) error {
 		return errOnly(f.svc.UpdateOrg(f.ctx, f.p, f.org.Slug, repo.OrgUpdate{Name: ptr("Acme Inc")}))
 	},
@@ -85,6 +85,8 @@ var mutations = []op{{
 		updated := f.org
 		updated.Name = "Acme Inc"
 		w := ret(f.tx.orgs.EXPECT().Update(anything, f.org.ID, repo.OrgUpdate{Name: ptr("Acme Inc")}), updated, fail)
+		// The org as the transaction sees it, locked by the version bump.
+		w.After(f.tx.orgs.EXPECT().Get(anything, f.org.ID).Return(f.org, nil))
 		return change{write: w, target: f.org.ID.String(),
 			before: map[string]any{"name": "Acme", "region": "local"},
 			after:  map[string]any{"name": "Acme Inc", "region": "local"}}
@@ -227,7 +229,7 @@ var mutations = []op{{
 	name: "CreateAPIKeyForMember", action: "api_key.create", perm: rbac.APIKeysManage, targetType: "api_key", target: noTarget,
 	call: createKey(true), body: createKeyBody(true),
 }, {
-	name: "RevokeAPIKey", action: "api_key.revoke", perm: rbac.APIKeysManage, targetType: "api_key", target: keyTarget,
+	name: "RevokeAPIKey", action: "api_key.revoke", perm: rbac.APIKeysManage, targetType: "api_key", target: keyTarget, policy: true,
 	call: func(f *fixture) error { return f.svc.RevokeAPIKey(f.ctx, f.p, f.org.Slug, f.key) },
 	body: func(f *fixture, fail error) change {
 		w := f.tx.keys.EXPECT().Revoke(anything, f.org.ID, f.key).Return(fail)
@@ -310,6 +312,7 @@ var reads = []op{
 	{
 		name: "GetOrg", action: "org.read", perm: rbac.OrgRead, target: noTarget,
 		call: func(f *fixture) error { return errOnly(f.svc.GetOrg(f.ctx, f.p, f.org.Slug)) },
+		read: func(f *fixture, fail error) { ret(f.db.orgs.EXPECT().Get(anything, f.org.ID), f.org, fail) },
 	},
 	{
 		name: "GetProject", action: "project.read", perm: rbac.ProjectsRead, onProject: true, target: noTarget,

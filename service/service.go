@@ -29,12 +29,21 @@ import (
 type Authorizer interface {
 	Check(ctx context.Context, orgID, userID uuid.UUID, perm string, projectID *uuid.UUID) (rbac.Decision, error)
 	Invalidate(orgID uuid.UUID, version int64)
+	// Version returns the newest policy version of the org known, and
+	// whether caches may key on it (see rbac.Authorizer.Version): the
+	// service's caches of API keys and orgs do.
+	Version(ctx context.Context, orgID uuid.UUID) (version int64, trusted bool, err error)
 }
 
 // Options tune a Service. The zero value is usable.
 type Options struct {
 	// Now is the clock (key expiry); nil means time.Now.
 	Now func() time.Time
+	// CacheSize bounds the authenticated API keys, and the orgs by slug,
+	// the service keeps in memory so that a warm request needs no database
+	// round trip before its own (see cache.go); 0 means DefaultCacheSize, a
+	// negative size turns the caches off.
+	CacheSize int
 }
 
 // Service implements the use cases over a Store and an Authorizer.
@@ -42,6 +51,8 @@ type Service struct {
 	store repo.Store
 	authz Authorizer
 	now   func() time.Time
+	keys  *cache[uuid.UUID, keyEntry] // by key ID; nil when not caching
+	orgs  *cache[string, repo.Org]    // by slug; nil when not caching
 }
 
 // New returns a Service.
@@ -49,7 +60,15 @@ func New(store repo.Store, authz Authorizer, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: store, authz: authz, now: opts.Now}
+	s := &Service{store: store, authz: authz, now: opts.Now}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.CacheSize > 0 {
+		s.keys = newCache[uuid.UUID, keyEntry](opts.CacheSize)
+		s.orgs = newCache[string, repo.Org](opts.CacheSize)
+	}
+	return s
 }
 
 // Request carries what the transport knows about a request, for the audit trail.
@@ -59,13 +78,19 @@ type Request struct {
 }
 
 // Principal is an authenticated caller: a user acting through an API key in
-// the key's org, and nowhere else.
+// the key's org, and nowhere else; or the system (see System).
 type Principal struct {
 	OrgID  uuid.UUID
 	UserID uuid.UUID
 	KeyID  uuid.UUID
 	Request
+	system bool
 }
+
+// System is the principal of a command run with the database's own
+// credentials (strata import): not subject to RBAC, in any org, audited as
+// the system. Only use cases that say so accept it.
+func System(req Request) Principal { return Principal{Request: req, system: true} }
 
 // action describes one use case for authorization and audit.
 type action struct {
@@ -81,13 +106,14 @@ type action struct {
 	policy bool
 }
 
-// org resolves the org a request names by slug. The caller's key is bound to
-// one org: any other slug is not found, whether or not it exists.
+// org resolves the org a request names by slug, from the cache when it is
+// current. The caller's key is bound to one org: any other slug is not
+// found, whether or not it exists.
 func (s *Service) org(ctx context.Context, p Principal, slug string) (repo.Org, error) {
 	if err := repo.ValidateSlug(slug); err != nil {
 		return repo.Org{}, repo.NotFound("org")
 	}
-	org, err := s.store.Orgs().GetBySlug(ctx, slug)
+	org, err := s.orgBySlug(security(ctx), slug)
 	if err != nil {
 		return repo.Org{}, err
 	}
@@ -158,6 +184,7 @@ type change struct {
 	targetID string
 	before   map[string]any
 	after    map[string]any
+	meta     map[string]any // more top-level metadata
 }
 
 // mutate runs one mutation: resolve the org, authorize, then in one
@@ -225,6 +252,9 @@ func (s *Service) apply(ctx context.Context, tx repo.Store, p Principal, org rep
 	}
 	if c.after != nil {
 		meta["after"] = c.after
+	}
+	for k, v := range c.meta {
+		meta[k] = v
 	}
 	ev.Metadata = mustJSON(meta)
 	if _, err := audit.Record(ctx, tx, ev); err != nil {

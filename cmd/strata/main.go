@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runBootstrap(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = runAudit(ctx, args[1:], stdout, stderr)
+	case "import":
+		err = runImport(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "strata %s\n", Version)
 	case "help", "-h", "--help":

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/strata-go/strata/internal/httpapi"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/pgrepo"
+	"github.com/strata-go/strata/repo/sqliterepo"
 	"github.com/strata-go/strata/scaling"
 	"github.com/strata-go/strata/service"
 )
@@ -40,6 +42,13 @@ type ServeConfig struct {
 	// PolicyStaleness bounds how long a permission change made by another
 	// process can go unseen by this one's authorization cache.
 	PolicyStaleness time.Duration
+	// RequestTimeout bounds each request but the streamed audit export,
+	// so that a database that stops answering makes requests fail with 503
+	// rather than hang; 0 means no bound.
+	RequestTimeout time.Duration
+	// RateLimit bounds requests per API key and failed authentications per
+	// client address (429 with Retry-After).
+	RateLimit httpapi.RateLimit
 	// Replicas serve reads (PostgreSQL); Scaling tunes routing and pools.
 	Replicas []scaling.Replica
 	Scaling  scaling.Config
@@ -63,6 +72,10 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 	if err != nil {
 		return nil, err
 	}
+	if err := checkWritable(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: log, db: db}
 	authz := rbac.New(db.RoleBindings(), rbac.Options{Versions: db.Orgs(), MaxStaleness: cfg.PolicyStaleness, Logger: log})
 	if pg, ok := db.(*pgrepo.DB); ok {
@@ -83,7 +96,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, ExtraMetrics: strata.Metrics(db)}),
+		Handler:           withRequestTimeout(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, ExtraMetrics: strata.Metrics(db), RateLimit: cfg.RateLimit}), cfg.RequestTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -99,7 +112,8 @@ func (s *Server) bootstrap(ctx context.Context, svc *service.Service, stdout io.
 	if s.cfg.BootstrapOrg == "" {
 		return nil
 	}
-	page, err := s.db.Orgs().List(ctx, repo.PageRequest{Limit: 1})
+	// Ask the primary: a replica may not have replayed the schema yet.
+	page, err := s.db.Orgs().List(scaling.WithConsistency(ctx, scaling.Strong()), repo.PageRequest{Limit: 1})
 	if err != nil || len(page.Items) > 0 {
 		return err
 	}
@@ -111,6 +125,43 @@ func (s *Server) bootstrap(ctx context.Context, svc *service.Service, stdout io.
 	s.log.Info("bootstrapped an empty database", "org", org.Slug, "owner", s.cfg.BootstrapEmail)
 	fmt.Fprintf(stdout, "First start: created org %q with owner %s.\nTheir API key, shown this once (store it now):\n\n%s\n\n", org.Slug, s.cfg.BootstrapEmail, key.Secret)
 	return nil
+}
+
+// checkWritable makes serve fail at startup, rather than answer every write
+// with 503, when SQLite can read its file but not write it (a read-only
+// file): it creates a table in a transaction that it rolls back.
+func checkWritable(ctx context.Context, db repo.DB) error {
+	sq, ok := db.(*sqliterepo.DB)
+	if !ok {
+		return nil
+	}
+	tx, err := sq.Writer().BeginTx(ctx, nil)
+	if err == nil {
+		defer tx.Rollback()
+		_, err = tx.ExecContext(ctx, "CREATE TABLE strata_write_check (x)")
+	}
+	if err != nil {
+		return fmt.Errorf("open database: cannot write to it: %w", err)
+	}
+	return nil
+}
+
+// withRequestTimeout gives every request but the streamed audit export (which
+// WriteTimeout bounds) a deadline of d, past which its database calls fail
+// and it is answered 503; d <= 0 means none.
+func withRequestTimeout(h http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/audit-events/export") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // Addr returns the address the server listens on.
@@ -158,6 +209,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	fs.StringVar(&cfg.BootstrapOrg, "bootstrap-org", envOr("STRATA_BOOTSTRAP_ORG", "acme"), "on first start (no org yet), create this org and print its owner's API key; empty: do not (env STRATA_BOOTSTRAP_ORG)")
 	fs.StringVar(&cfg.BootstrapEmail, "bootstrap-email", envOr("STRATA_BOOTSTRAP_EMAIL", "admin@example.com"), "the first org's owner (env STRATA_BOOTSTRAP_EMAIL)")
+	rl := &cfg.RateLimit
+	fs.Float64Var(&rl.PerKey.PerSecond, "rate-limit", envFloat("STRATA_RATE_LIMIT", 0), "requests per second per API key, 429 beyond; 0: no limit (env STRATA_RATE_LIMIT)")
+	fs.IntVar(&rl.PerKey.Burst, "rate-burst", 0, "requests a key may make at once (default: the rate, rounded up)")
+	fs.Float64Var(&rl.FailedAuthPerAddr.PerSecond, "auth-fail-limit", envFloat("STRATA_AUTH_FAIL_LIMIT", 20), "failed authentications per second per client address (IPv4, IPv6 /64), 429 beyond; 0: no limit (env STRATA_AUTH_FAIL_LIMIT)")
+	fs.IntVar(&rl.FailedAuthPerAddr.Burst, "auth-fail-burst", 100, "failed authentications a client address may make at once")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 30*time.Second, "longest a request may take before it fails with 503 (audit exports excepted; 0: no limit)")
 	fs.DurationVar(&cfg.PolicyStaleness, "policy-staleness", time.Second, "longest time a permission change made by another process may go unseen by this one")
 	replicas := replicaFlag{}
 	if env := os.Getenv("STRATA_REPLICAS"); env != "" {
@@ -202,6 +259,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer srv.Close()
 	return srv.Run(ctx)
+}
+
+// envFloat returns the environment variable as a number, or def when it is
+// unset or not a number.
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
 }
 
 // replicaFlag collects --replica REGION=URL flags.

@@ -72,6 +72,40 @@ func (q *Queries) GetAPIKey(ctx context.Context, id uuid.UUID) (ApiKey, error) {
 	return i, err
 }
 
+const getAPIKeyCredential = `-- name: GetAPIKeyCredential :one
+SELECT k.id, k.org_id, k.user_id, k.name, k.secret_hash, k.created_at, k.expires_at, k.revoked_at, u.status AS user_status, o.policy_version
+FROM api_keys k
+JOIN users u ON u.id = k.user_id
+JOIN orgs o ON o.id = k.org_id AND o.deleted_at IS NULL
+WHERE k.id = ?1
+`
+
+type GetAPIKeyCredentialRow struct {
+	ApiKey        ApiKey
+	UserStatus    string
+	PolicyVersion int64
+}
+
+// What authentication needs, read in one snapshot: the key, its user's
+// status and its org's policy version. A key of a deleted org is not found.
+func (q *Queries) GetAPIKeyCredential(ctx context.Context, id uuid.UUID) (GetAPIKeyCredentialRow, error) {
+	row := q.db.QueryRowContext(ctx, getAPIKeyCredential, id)
+	var i GetAPIKeyCredentialRow
+	err := row.Scan(
+		&i.ApiKey.ID,
+		&i.ApiKey.OrgID,
+		&i.ApiKey.UserID,
+		&i.ApiKey.Name,
+		&i.ApiKey.SecretHash,
+		&i.ApiKey.CreatedAt,
+		&i.ApiKey.ExpiresAt,
+		&i.ApiKey.RevokedAt,
+		&i.UserStatus,
+		&i.PolicyVersion,
+	)
+	return i, err
+}
+
 const listAPIKeys = `-- name: ListAPIKeys :many
 SELECT id, org_id, user_id, name, secret_hash, created_at, expires_at, revoked_at FROM api_keys
 WHERE org_id = ?1 AND id > ?2

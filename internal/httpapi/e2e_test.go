@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -26,13 +28,15 @@ import (
 	"github.com/strata-go/strata/service"
 )
 
-// world is the real API over the real service on a fresh SQLite database,
-// with org "acme" bootstrapped and owned by owner@acme.test.
+// world is the real API over the real service on a fresh database (SQLite
+// unless told otherwise), with org "acme" bootstrapped and owned by
+// owner@acme.test.
 type world struct {
 	t        *testing.T
 	ctx      context.Context
 	db       repo.DB
 	svc      *service.Service
+	authz    *rbac.Authorizer
 	srv      *httptest.Server
 	logs     *syncBuffer
 	org      repo.Org
@@ -41,11 +45,22 @@ type world struct {
 	seq      int               // makes fixture names unique
 }
 
-func newWorld(t *testing.T) *world {
+// worldOptions change how newWorldWith builds a world.
+type worldOptions struct {
+	dialect repo.Dialect          // "" means SQLite
+	now     func() time.Time      // the service's clock; nil means time.Now
+	level   slog.Level            // the lowest level logged
+	config  func(*httpapi.Config) // adjusts the API's configuration
+}
+
+func newWorld(t *testing.T) *world { return newWorldWith(t, worldOptions{}) }
+
+func newWorldWith(t *testing.T, opts worldOptions) *world {
 	t.Helper()
 	ctx := context.Background()
-	db := testdb.Open(t, repo.SQLite)
-	svc := service.New(db, rbac.New(db.RoleBindings(), rbac.Options{}), service.Options{})
+	db := testdb.Open(t, cmp.Or(opts.dialect, repo.SQLite))
+	authz := rbac.New(db.RoleBindings(), rbac.Options{})
+	svc := service.New(db, authz, service.Options{Now: opts.now})
 	o, key, err := svc.Bootstrap(ctx, service.BootstrapInput{OrgSlug: "acme", Email: "owner@acme.test"}, service.Request{})
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
@@ -55,9 +70,13 @@ func newWorld(t *testing.T) *world {
 		t.Fatalf("authenticate the owner: %v", err)
 	}
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: slog.New(slog.NewJSONHandler(logs, nil))}))
+	cfg := httpapi.Config{DB: db, Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: opts.level}))}
+	if opts.config != nil {
+		opts.config(&cfg)
+	}
+	srv := httptest.NewServer(httpapi.New(cfg))
 	t.Cleanup(srv.Close)
-	w := &world{t: t, ctx: ctx, db: db, svc: svc, srv: srv, logs: logs, org: o, ownerKey: key.Secret, owner: owner}
+	w := &world{t: t, ctx: ctx, db: db, svc: svc, authz: authz, srv: srv, logs: logs, org: o, ownerKey: key.Secret, owner: owner}
 	t.Cleanup(func() {
 		if strings.Contains(logs.String(), "strata_") {
 			t.Errorf("the log shows an API key:\n%s", logs)
@@ -81,6 +100,16 @@ func (a answer) json(t *testing.T) map[string]any {
 // call sends one request with key ("" for none); a body is sent as JSON.
 func (w *world) call(key, method, path, body string) answer {
 	w.t.Helper()
+	ctype := ""
+	if body != "" {
+		ctype = "application/json"
+	}
+	return w.send(key, method, path, ctype, body)
+}
+
+// send is call with the Content-Type given ("" for none).
+func (w *world) send(key, method, path, contentType, body string) answer {
+	w.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -92,8 +121,8 @@ func (w *world) call(key, method, path, body string) answer {
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	res, err := w.srv.Client().Do(req)
 	if err != nil {

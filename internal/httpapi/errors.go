@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/strata-go/strata/repo"
 )
@@ -16,6 +17,8 @@ type apiError struct {
 	code    string
 	message string
 	field   string
+	// retryAfter, when positive, is the Retry-After header to send, in seconds.
+	retryAfter int
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -81,6 +84,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="strata"`)
+	}
+	var ae *apiError
+	if errors.As(err, &ae) && ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
 	s.writeJSON(w, r, status, errorBody{Error: d})
 }

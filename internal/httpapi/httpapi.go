@@ -6,8 +6,9 @@
 // Every /v1 route takes `Authorization: Bearer <api key>`; the routes, their
 // bodies and answers are documented in openapi.json, served at /openapi.json.
 // Errors are {"error":{"code","message","field"?}}, mapped from the repo error
-// vocabulary. /healthz, /readyz and /metrics (Prometheus text format) serve
-// operators.
+// vocabulary. Config.RateLimit bounds the requests per API key and the
+// failed authentications per client address (429 with Retry-After).
+// /healthz, /readyz and /metrics (Prometheus text format) serve operators.
 package httpapi
 
 import (
@@ -48,6 +49,9 @@ type Config struct {
 	// ExtraMetrics, when set, writes more metrics in the Prometheus text
 	// format after the HTTP ones (database pool stats, per-node counts).
 	ExtraMetrics func(w io.Writer)
+	// RateLimit limits requests per API key and failed authentications per
+	// client address; the zero value limits nothing.
+	RateLimit RateLimit
 }
 
 // *service.Service is the Service the binary wires in.
@@ -64,6 +68,7 @@ type server struct {
 	maxBody int64
 	metrics *Metrics
 	extra   func(w io.Writer)
+	limits  *limits // nil: no rate limits
 	mux     *http.ServeMux
 }
 
@@ -71,7 +76,7 @@ type server struct {
 func New(cfg Config) http.Handler {
 	s := &server{
 		db: cfg.DB, svc: cfg.Service, log: cfg.Log, maxBody: cfg.MaxBodyBytes,
-		metrics: cfg.Metrics, extra: cfg.ExtraMetrics, mux: http.NewServeMux(),
+		metrics: cfg.Metrics, extra: cfg.ExtraMetrics, limits: newLimits(cfg.RateLimit), mux: http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

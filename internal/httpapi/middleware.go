@@ -189,9 +189,14 @@ func (s *server) serveV1(w http.ResponseWriter, r *http.Request, h apiHandler) e
 	if !ok {
 		return &apiError{status: http.StatusUnauthorized, code: "unauthenticated", message: "an Authorization: Bearer <api key> header is required"}
 	}
+	cred, err := s.limits.admit(key, r.RemoteAddr)
+	if err != nil {
+		return err
+	}
 	p, err := s.svc.Authenticate(r.Context(), key, service.Request{
 		RemoteAddr: remoteHost(r.RemoteAddr), RequestID: stateOf(r.Context()).id,
 	})
+	s.limits.authenticated(cred, err)
 	if err != nil {
 		return err
 	}

@@ -61,3 +61,11 @@ func (r apiKeys) Revoke(ctx context.Context, orgID, id uuid.UUID) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func (r apiKeys) Credential(ctx context.Context, id uuid.UUID) (repo.Credential, error) {
+	row, err := r.s.r.GetAPIKeyCredential(ctx, id)
+	if err != nil {
+		return repo.Credential{}, notFoundOr(err, "api key")
+	}
+	return repo.Credential{Key: toAPIKey(row.ApiKey), UserStatus: repo.UserStatus(row.UserStatus), PolicyVersion: row.PolicyVersion}, nil
+}

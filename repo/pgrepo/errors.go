@@ -3,6 +3,7 @@ package pgrepo
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,7 +43,11 @@ func mapErrOp(err error, what string, o op) error {
 	}
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
-	if errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.Timeout(err) {
+	// A connection that died without a word (the server crashed, the
+	// network cut it) ends in EOF; a statement on one pgx already closed
+	// fails with ErrConnClosed.
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.Timeout(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, pgconn.ErrConnClosed) {
 		return &repo.Error{Kind: repo.ErrUnavailable, Message: "database unavailable", Err: err}
 	}
 	return &repo.Error{Kind: repo.ErrInternal, Message: what + ": unexpected database error", Err: err}

@@ -39,3 +39,12 @@ func (r apiKeys) Revoke(ctx context.Context, orgID, id uuid.UUID) error {
 	n, err := r.s.write.RevokeAPIKey(ctx, sqlitedb.RevokeAPIKeyParams{RevokedAt: &now, OrgID: orgID, ID: id})
 	return deleted(n, err, "api key")
 }
+
+func (r apiKeys) Credential(ctx context.Context, id uuid.UUID) (repo.Credential, error) {
+	row, err := r.s.read.GetAPIKeyCredential(ctx, id)
+	if err != nil {
+		return repo.Credential{}, mapErr(err, "api key")
+	}
+	k, err := toAPIKey(row.ApiKey)
+	return repo.Credential{Key: k, UserStatus: repo.UserStatus(row.UserStatus), PolicyVersion: row.PolicyVersion}, err
+}

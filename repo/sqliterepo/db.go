@@ -52,6 +52,12 @@ type DB struct {
 	router *sqlitescale.Router
 	retry  repo.RetryPolicy
 	store  *store
+	// turn orders transactions first come, first served: a transaction
+	// holds it (a one-slot channel, whose waiting senders the runtime
+	// queues in order) for as long as it holds the writer connection.
+	// database/sql hands a freed connection to a random waiter, which
+	// under many concurrent writers gives some of them very long waits.
+	turn chan struct{}
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -79,7 +85,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, err)
 	}
 
-	db := &DB{retry: retry}
+	db := &DB{retry: retry, turn: make(chan struct{}, 1)}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, mapErr(err, "database"))
@@ -262,6 +268,12 @@ func (s *store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 // runTx is one attempt of InTx: BEGIN IMMEDIATE on the writer connection,
 // fn, then COMMIT, or ROLLBACK when fn fails or panics (the panic goes on).
 func (db *DB) runTx(ctx context.Context, fn func(tx repo.Store) error) error {
+	select {
+	case db.turn <- struct{}{}:
+		defer func() { <-db.turn }()
+	case <-ctx.Done():
+		return mapErr(ctx.Err(), "begin transaction")
+	}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err, "begin transaction")

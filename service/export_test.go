@@ -1,0 +1,7 @@
+package service
+
+// Exported for the tests of package service_test.
+var (
+	ParseRow  = parseRow
+	DecodeRow = decodeRow
+)
