@@ -52,6 +52,9 @@ func parseKey(key string) (uuid.UUID, string, bool) {
 	if !ok || len(idHex) != 32 || len(secret) != base64.RawURLEncoding.EncodedLen(secretBytes) {
 		return uuid.Nil, "", false
 	}
+	if strings.ToLower(idHex) != idHex { // one key, one spelling
+		return uuid.Nil, "", false
+	}
 	raw, err := hex.DecodeString(idHex)
 	if err != nil {
 		return uuid.Nil, "", false

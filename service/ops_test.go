@@ -145,7 +145,10 @@ var mutations = []op{{
 		updated := old
 		updated.Permissions = []string{rbac.ProjectsRead}
 		w := ret(f.tx.roles.EXPECT().UpdatePermissions(anything, f.org.ID, f.role, []string{rbac.ProjectsRead}), updated, fail)
-		gomock.InOrder(f.tx.roles.EXPECT().GetByName(anything, f.org.ID, "deployer").Return(old, nil), f.ownerGrants(f.p.UserID), w)
+		// CanGrant reads the caller's grants twice: for the permissions taken
+		// away, then for those given.
+		gomock.InOrder(f.tx.roles.EXPECT().GetByName(anything, f.org.ID, "deployer").Return(old, nil),
+			f.ownerGrants(f.p.UserID), f.ownerGrants(f.p.UserID), w)
 		return change{write: w, before: map[string]any{"permissions": deployer}, after: map[string]any{"permissions": []string{rbac.ProjectsRead}}}
 	},
 }, {

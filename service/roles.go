@@ -36,8 +36,9 @@ func (s *Service) CreateRole(ctx context.Context, p Principal, slug, name string
 }
 
 // UpdateRole replaces a custom role's permissions (roles.manage; the caller
-// must hold every permission the role grants after the change). Built-in
-// roles are a conflict.
+// must hold every permission the role grants, before and after the change:
+// no one strips others of what they cannot grant). Built-in roles are a
+// conflict.
 func (s *Service) UpdateRole(ctx context.Context, p Principal, slug, name string, perms []string) (repo.Role, error) {
 	if err := checkRole(name, perms); err != nil {
 		return repo.Role{}, err
@@ -51,6 +52,11 @@ func (s *Service) UpdateRole(ctx context.Context, p Principal, slug, name string
 			}
 			if r.Builtin {
 				return change{}, repo.BuiltinRoleConflict(name)
+			}
+			// Editing a role gives its new permissions to everyone it is
+			// bound to and takes its old ones away: the caller must hold both.
+			if err := rbac.CanGrant(ctx, tx, org.ID, p.UserID, r, nil); err != nil {
+				return change{}, err
 			}
 			if err := rbac.CanGrant(ctx, tx, org.ID, p.UserID, repo.Role{Name: name, Permissions: perms}, nil); err != nil {
 				return change{}, err
