@@ -1267,4 +1267,3 @@ func TestRoleEditTakesAway(t *testing.T) {
 		t.Fatalf("an admin stripped \"*\" from a role they could not unbind: %d %s", a.status, a.body)
 	}
 }
-
