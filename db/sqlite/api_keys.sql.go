@@ -28,7 +28,7 @@ type CreateAPIKeyParams struct {
 }
 
 func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (ApiKey, error) {
-	row := q.db.QueryRowContext(ctx, createAPIKey,
+	row := q.queryRow(ctx, q.createAPIKeyStmt, createAPIKey,
 		arg.ID,
 		arg.OrgID,
 		arg.UserID,
@@ -57,7 +57,7 @@ SELECT id, org_id, user_id, name, secret_hash, created_at, expires_at, revoked_a
 
 // Looks a key up by ID alone: authentication does not know the org yet.
 func (q *Queries) GetAPIKey(ctx context.Context, id uuid.UUID) (ApiKey, error) {
-	row := q.db.QueryRowContext(ctx, getAPIKey, id)
+	row := q.queryRow(ctx, q.getAPIKeyStmt, getAPIKey, id)
 	var i ApiKey
 	err := row.Scan(
 		&i.ID,
@@ -89,7 +89,7 @@ type GetAPIKeyCredentialRow struct {
 // What authentication needs, read in one snapshot: the key, its user's
 // status and its org's policy version. A key of a deleted org is not found.
 func (q *Queries) GetAPIKeyCredential(ctx context.Context, id uuid.UUID) (GetAPIKeyCredentialRow, error) {
-	row := q.db.QueryRowContext(ctx, getAPIKeyCredential, id)
+	row := q.queryRow(ctx, q.getAPIKeyCredentialStmt, getAPIKeyCredential, id)
 	var i GetAPIKeyCredentialRow
 	err := row.Scan(
 		&i.ApiKey.ID,
@@ -120,7 +120,7 @@ type ListAPIKeysParams struct {
 }
 
 func (q *Queries) ListAPIKeys(ctx context.Context, arg ListAPIKeysParams) ([]ApiKey, error) {
-	rows, err := q.db.QueryContext(ctx, listAPIKeys, arg.OrgID, arg.After, arg.Lim)
+	rows, err := q.query(ctx, q.listAPIKeysStmt, listAPIKeys, arg.OrgID, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ type RevokeAPIKeyParams struct {
 }
 
 func (q *Queries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, revokeAPIKey, arg.RevokedAt, arg.OrgID, arg.ID)
+	result, err := q.exec(ctx, q.revokeAPIKeyStmt, revokeAPIKey, arg.RevokedAt, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}

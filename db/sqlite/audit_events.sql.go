@@ -25,7 +25,7 @@ type AdvanceAuditHeadRow struct {
 // Takes the next sequence number of the org's chain and returns it with the hash of
 // the event before it. The row lock it takes serializes appends per org until commit.
 func (q *Queries) AdvanceAuditHead(ctx context.Context, orgID uuid.UUID) (AdvanceAuditHeadRow, error) {
-	row := q.db.QueryRowContext(ctx, advanceAuditHead, orgID)
+	row := q.queryRow(ctx, q.advanceAuditHeadStmt, advanceAuditHead, orgID)
 	var i AdvanceAuditHeadRow
 	err := row.Scan(&i.Seq, &i.Hash)
 	return i, err
@@ -41,7 +41,7 @@ type GetAuditHeadRow struct {
 }
 
 func (q *Queries) GetAuditHead(ctx context.Context, orgID uuid.UUID) (GetAuditHeadRow, error) {
-	row := q.db.QueryRowContext(ctx, getAuditHead, orgID)
+	row := q.queryRow(ctx, q.getAuditHeadStmt, getAuditHead, orgID)
 	var i GetAuditHeadRow
 	err := row.Scan(&i.Seq, &i.Hash)
 	return i, err
@@ -73,7 +73,7 @@ type InsertAuditEventParams struct {
 }
 
 func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error {
-	_, err := q.db.ExecContext(ctx, insertAuditEvent,
+	_, err := q.exec(ctx, q.insertAuditEventStmt, insertAuditEvent,
 		arg.OrgID,
 		arg.Seq,
 		arg.ID,
@@ -121,7 +121,7 @@ type ListAuditEventsAscParams struct {
 }
 
 func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAscParams) ([]AuditEvent, error) {
-	rows, err := q.db.QueryContext(ctx, listAuditEventsAsc,
+	rows, err := q.query(ctx, q.listAuditEventsAscStmt, listAuditEventsAsc,
 		arg.OrgID,
 		arg.CursorSeq,
 		arg.ActorID,
@@ -198,7 +198,7 @@ type ListAuditEventsDescParams struct {
 }
 
 func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDescParams) ([]AuditEvent, error) {
-	rows, err := q.db.QueryContext(ctx, listAuditEventsDesc,
+	rows, err := q.query(ctx, q.listAuditEventsDescStmt, listAuditEventsDesc,
 		arg.OrgID,
 		arg.CursorSeq,
 		arg.ActorID,
@@ -258,6 +258,6 @@ type SetAuditHeadHashParams struct {
 }
 
 func (q *Queries) SetAuditHeadHash(ctx context.Context, arg SetAuditHeadHashParams) error {
-	_, err := q.db.ExecContext(ctx, setAuditHeadHash, arg.Hash, arg.OrgID, arg.Seq)
+	_, err := q.exec(ctx, q.setAuditHeadHashStmt, setAuditHeadHash, arg.Hash, arg.OrgID, arg.Seq)
 	return err
 }

@@ -7,6 +7,7 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 type DBTX interface {
@@ -20,12 +21,528 @@ func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
 
+func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
+	q := Queries{db: db}
+	var err error
+	if q.advanceAuditHeadStmt, err = db.PrepareContext(ctx, advanceAuditHead); err != nil {
+		return nil, fmt.Errorf("error preparing query AdvanceAuditHead: %w", err)
+	}
+	if q.bumpPolicyVersionStmt, err = db.PrepareContext(ctx, bumpPolicyVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query BumpPolicyVersion: %w", err)
+	}
+	if q.countOrgWideBindingsStmt, err = db.PrepareContext(ctx, countOrgWideBindings); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOrgWideBindings: %w", err)
+	}
+	if q.createAPIKeyStmt, err = db.PrepareContext(ctx, createAPIKey); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateAPIKey: %w", err)
+	}
+	if q.createMembershipStmt, err = db.PrepareContext(ctx, createMembership); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateMembership: %w", err)
+	}
+	if q.createOrgStmt, err = db.PrepareContext(ctx, createOrg); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateOrg: %w", err)
+	}
+	if q.createProjectStmt, err = db.PrepareContext(ctx, createProject); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateProject: %w", err)
+	}
+	if q.createRoleStmt, err = db.PrepareContext(ctx, createRole); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateRole: %w", err)
+	}
+	if q.createRoleBindingStmt, err = db.PrepareContext(ctx, createRoleBinding); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateRoleBinding: %w", err)
+	}
+	if q.createUserStmt, err = db.PrepareContext(ctx, createUser); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateUser: %w", err)
+	}
+	if q.deleteMembershipStmt, err = db.PrepareContext(ctx, deleteMembership); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteMembership: %w", err)
+	}
+	if q.deleteOrgStmt, err = db.PrepareContext(ctx, deleteOrg); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteOrg: %w", err)
+	}
+	if q.deleteProjectStmt, err = db.PrepareContext(ctx, deleteProject); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteProject: %w", err)
+	}
+	if q.deleteRoleStmt, err = db.PrepareContext(ctx, deleteRole); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteRole: %w", err)
+	}
+	if q.deleteRoleBindingStmt, err = db.PrepareContext(ctx, deleteRoleBinding); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteRoleBinding: %w", err)
+	}
+	if q.firstTakenProjectNameStmt, err = db.PrepareContext(ctx, firstTakenProjectName); err != nil {
+		return nil, fmt.Errorf("error preparing query FirstTakenProjectName: %w", err)
+	}
+	if q.getAPIKeyStmt, err = db.PrepareContext(ctx, getAPIKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAPIKey: %w", err)
+	}
+	if q.getAPIKeyCredentialStmt, err = db.PrepareContext(ctx, getAPIKeyCredential); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAPIKeyCredential: %w", err)
+	}
+	if q.getAuditHeadStmt, err = db.PrepareContext(ctx, getAuditHead); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAuditHead: %w", err)
+	}
+	if q.getMemberStmt, err = db.PrepareContext(ctx, getMember); err != nil {
+		return nil, fmt.Errorf("error preparing query GetMember: %w", err)
+	}
+	if q.getOrgStmt, err = db.PrepareContext(ctx, getOrg); err != nil {
+		return nil, fmt.Errorf("error preparing query GetOrg: %w", err)
+	}
+	if q.getOrgBySlugStmt, err = db.PrepareContext(ctx, getOrgBySlug); err != nil {
+		return nil, fmt.Errorf("error preparing query GetOrgBySlug: %w", err)
+	}
+	if q.getPolicyVersionStmt, err = db.PrepareContext(ctx, getPolicyVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query GetPolicyVersion: %w", err)
+	}
+	if q.getProjectStmt, err = db.PrepareContext(ctx, getProject); err != nil {
+		return nil, fmt.Errorf("error preparing query GetProject: %w", err)
+	}
+	if q.getRoleStmt, err = db.PrepareContext(ctx, getRole); err != nil {
+		return nil, fmt.Errorf("error preparing query GetRole: %w", err)
+	}
+	if q.getRoleBindingStmt, err = db.PrepareContext(ctx, getRoleBinding); err != nil {
+		return nil, fmt.Errorf("error preparing query GetRoleBinding: %w", err)
+	}
+	if q.getRoleByNameStmt, err = db.PrepareContext(ctx, getRoleByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetRoleByName: %w", err)
+	}
+	if q.getUserStmt, err = db.PrepareContext(ctx, getUser); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUser: %w", err)
+	}
+	if q.getUserByEmailStmt, err = db.PrepareContext(ctx, getUserByEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUserByEmail: %w", err)
+	}
+	if q.importProjectsStmt, err = db.PrepareContext(ctx, importProjects); err != nil {
+		return nil, fmt.Errorf("error preparing query ImportProjects: %w", err)
+	}
+	if q.insertAuditEventStmt, err = db.PrepareContext(ctx, insertAuditEvent); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertAuditEvent: %w", err)
+	}
+	if q.listAPIKeysStmt, err = db.PrepareContext(ctx, listAPIKeys); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAPIKeys: %w", err)
+	}
+	if q.listAuditEventsAscStmt, err = db.PrepareContext(ctx, listAuditEventsAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEventsAsc: %w", err)
+	}
+	if q.listAuditEventsDescStmt, err = db.PrepareContext(ctx, listAuditEventsDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEventsDesc: %w", err)
+	}
+	if q.listGrantsStmt, err = db.PrepareContext(ctx, listGrants); err != nil {
+		return nil, fmt.Errorf("error preparing query ListGrants: %w", err)
+	}
+	if q.listMembersStmt, err = db.PrepareContext(ctx, listMembers); err != nil {
+		return nil, fmt.Errorf("error preparing query ListMembers: %w", err)
+	}
+	if q.listOrgsStmt, err = db.PrepareContext(ctx, listOrgs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOrgs: %w", err)
+	}
+	if q.listOrgsForUserStmt, err = db.PrepareContext(ctx, listOrgsForUser); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOrgsForUser: %w", err)
+	}
+	if q.listProjectsStmt, err = db.PrepareContext(ctx, listProjects); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProjects: %w", err)
+	}
+	if q.listRoleBindingsStmt, err = db.PrepareContext(ctx, listRoleBindings); err != nil {
+		return nil, fmt.Errorf("error preparing query ListRoleBindings: %w", err)
+	}
+	if q.listRolesStmt, err = db.PrepareContext(ctx, listRoles); err != nil {
+		return nil, fmt.Errorf("error preparing query ListRoles: %w", err)
+	}
+	if q.revokeAPIKeyStmt, err = db.PrepareContext(ctx, revokeAPIKey); err != nil {
+		return nil, fmt.Errorf("error preparing query RevokeAPIKey: %w", err)
+	}
+	if q.setAuditHeadHashStmt, err = db.PrepareContext(ctx, setAuditHeadHash); err != nil {
+		return nil, fmt.Errorf("error preparing query SetAuditHeadHash: %w", err)
+	}
+	if q.updateOrgStmt, err = db.PrepareContext(ctx, updateOrg); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateOrg: %w", err)
+	}
+	if q.updateProjectStmt, err = db.PrepareContext(ctx, updateProject); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateProject: %w", err)
+	}
+	if q.updateRolePermissionsStmt, err = db.PrepareContext(ctx, updateRolePermissions); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateRolePermissions: %w", err)
+	}
+	if q.updateUserStmt, err = db.PrepareContext(ctx, updateUser); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateUser: %w", err)
+	}
+	return &q, nil
+}
+
+func (q *Queries) Close() error {
+	var err error
+	if q.advanceAuditHeadStmt != nil {
+		if cerr := q.advanceAuditHeadStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing advanceAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.bumpPolicyVersionStmt != nil {
+		if cerr := q.bumpPolicyVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing bumpPolicyVersionStmt: %w", cerr)
+		}
+	}
+	if q.countOrgWideBindingsStmt != nil {
+		if cerr := q.countOrgWideBindingsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOrgWideBindingsStmt: %w", cerr)
+		}
+	}
+	if q.createAPIKeyStmt != nil {
+		if cerr := q.createAPIKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createAPIKeyStmt: %w", cerr)
+		}
+	}
+	if q.createMembershipStmt != nil {
+		if cerr := q.createMembershipStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createMembershipStmt: %w", cerr)
+		}
+	}
+	if q.createOrgStmt != nil {
+		if cerr := q.createOrgStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createOrgStmt: %w", cerr)
+		}
+	}
+	if q.createProjectStmt != nil {
+		if cerr := q.createProjectStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createProjectStmt: %w", cerr)
+		}
+	}
+	if q.createRoleStmt != nil {
+		if cerr := q.createRoleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createRoleStmt: %w", cerr)
+		}
+	}
+	if q.createRoleBindingStmt != nil {
+		if cerr := q.createRoleBindingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createRoleBindingStmt: %w", cerr)
+		}
+	}
+	if q.createUserStmt != nil {
+		if cerr := q.createUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createUserStmt: %w", cerr)
+		}
+	}
+	if q.deleteMembershipStmt != nil {
+		if cerr := q.deleteMembershipStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteMembershipStmt: %w", cerr)
+		}
+	}
+	if q.deleteOrgStmt != nil {
+		if cerr := q.deleteOrgStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteOrgStmt: %w", cerr)
+		}
+	}
+	if q.deleteProjectStmt != nil {
+		if cerr := q.deleteProjectStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteProjectStmt: %w", cerr)
+		}
+	}
+	if q.deleteRoleStmt != nil {
+		if cerr := q.deleteRoleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteRoleStmt: %w", cerr)
+		}
+	}
+	if q.deleteRoleBindingStmt != nil {
+		if cerr := q.deleteRoleBindingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteRoleBindingStmt: %w", cerr)
+		}
+	}
+	if q.firstTakenProjectNameStmt != nil {
+		if cerr := q.firstTakenProjectNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing firstTakenProjectNameStmt: %w", cerr)
+		}
+	}
+	if q.getAPIKeyStmt != nil {
+		if cerr := q.getAPIKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAPIKeyStmt: %w", cerr)
+		}
+	}
+	if q.getAPIKeyCredentialStmt != nil {
+		if cerr := q.getAPIKeyCredentialStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAPIKeyCredentialStmt: %w", cerr)
+		}
+	}
+	if q.getAuditHeadStmt != nil {
+		if cerr := q.getAuditHeadStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.getMemberStmt != nil {
+		if cerr := q.getMemberStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getMemberStmt: %w", cerr)
+		}
+	}
+	if q.getOrgStmt != nil {
+		if cerr := q.getOrgStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getOrgStmt: %w", cerr)
+		}
+	}
+	if q.getOrgBySlugStmt != nil {
+		if cerr := q.getOrgBySlugStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getOrgBySlugStmt: %w", cerr)
+		}
+	}
+	if q.getPolicyVersionStmt != nil {
+		if cerr := q.getPolicyVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getPolicyVersionStmt: %w", cerr)
+		}
+	}
+	if q.getProjectStmt != nil {
+		if cerr := q.getProjectStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getProjectStmt: %w", cerr)
+		}
+	}
+	if q.getRoleStmt != nil {
+		if cerr := q.getRoleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getRoleStmt: %w", cerr)
+		}
+	}
+	if q.getRoleBindingStmt != nil {
+		if cerr := q.getRoleBindingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getRoleBindingStmt: %w", cerr)
+		}
+	}
+	if q.getRoleByNameStmt != nil {
+		if cerr := q.getRoleByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getRoleByNameStmt: %w", cerr)
+		}
+	}
+	if q.getUserStmt != nil {
+		if cerr := q.getUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserStmt: %w", cerr)
+		}
+	}
+	if q.getUserByEmailStmt != nil {
+		if cerr := q.getUserByEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserByEmailStmt: %w", cerr)
+		}
+	}
+	if q.importProjectsStmt != nil {
+		if cerr := q.importProjectsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing importProjectsStmt: %w", cerr)
+		}
+	}
+	if q.insertAuditEventStmt != nil {
+		if cerr := q.insertAuditEventStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertAuditEventStmt: %w", cerr)
+		}
+	}
+	if q.listAPIKeysStmt != nil {
+		if cerr := q.listAPIKeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAPIKeysStmt: %w", cerr)
+		}
+	}
+	if q.listAuditEventsAscStmt != nil {
+		if cerr := q.listAuditEventsAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsAscStmt: %w", cerr)
+		}
+	}
+	if q.listAuditEventsDescStmt != nil {
+		if cerr := q.listAuditEventsDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsDescStmt: %w", cerr)
+		}
+	}
+	if q.listGrantsStmt != nil {
+		if cerr := q.listGrantsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listGrantsStmt: %w", cerr)
+		}
+	}
+	if q.listMembersStmt != nil {
+		if cerr := q.listMembersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listMembersStmt: %w", cerr)
+		}
+	}
+	if q.listOrgsStmt != nil {
+		if cerr := q.listOrgsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOrgsStmt: %w", cerr)
+		}
+	}
+	if q.listOrgsForUserStmt != nil {
+		if cerr := q.listOrgsForUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOrgsForUserStmt: %w", cerr)
+		}
+	}
+	if q.listProjectsStmt != nil {
+		if cerr := q.listProjectsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProjectsStmt: %w", cerr)
+		}
+	}
+	if q.listRoleBindingsStmt != nil {
+		if cerr := q.listRoleBindingsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listRoleBindingsStmt: %w", cerr)
+		}
+	}
+	if q.listRolesStmt != nil {
+		if cerr := q.listRolesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listRolesStmt: %w", cerr)
+		}
+	}
+	if q.revokeAPIKeyStmt != nil {
+		if cerr := q.revokeAPIKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing revokeAPIKeyStmt: %w", cerr)
+		}
+	}
+	if q.setAuditHeadHashStmt != nil {
+		if cerr := q.setAuditHeadHashStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setAuditHeadHashStmt: %w", cerr)
+		}
+	}
+	if q.updateOrgStmt != nil {
+		if cerr := q.updateOrgStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateOrgStmt: %w", cerr)
+		}
+	}
+	if q.updateProjectStmt != nil {
+		if cerr := q.updateProjectStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateProjectStmt: %w", cerr)
+		}
+	}
+	if q.updateRolePermissionsStmt != nil {
+		if cerr := q.updateRolePermissionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateRolePermissionsStmt: %w", cerr)
+		}
+	}
+	if q.updateUserStmt != nil {
+		if cerr := q.updateUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateUserStmt: %w", cerr)
+		}
+	}
+	return err
+}
+
+func (q *Queries) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (sql.Result, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	case stmt != nil:
+		return stmt.ExecContext(ctx, args...)
+	default:
+		return q.db.ExecContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) query(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (*sql.Rows, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryContext(ctx, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) *sql.Row {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryRowContext(ctx, args...)
+	default:
+		return q.db.QueryRowContext(ctx, query, args...)
+	}
+}
+
 type Queries struct {
-	db DBTX
+	db                        DBTX
+	tx                        *sql.Tx
+	advanceAuditHeadStmt      *sql.Stmt
+	bumpPolicyVersionStmt     *sql.Stmt
+	countOrgWideBindingsStmt  *sql.Stmt
+	createAPIKeyStmt          *sql.Stmt
+	createMembershipStmt      *sql.Stmt
+	createOrgStmt             *sql.Stmt
+	createProjectStmt         *sql.Stmt
+	createRoleStmt            *sql.Stmt
+	createRoleBindingStmt     *sql.Stmt
+	createUserStmt            *sql.Stmt
+	deleteMembershipStmt      *sql.Stmt
+	deleteOrgStmt             *sql.Stmt
+	deleteProjectStmt         *sql.Stmt
+	deleteRoleStmt            *sql.Stmt
+	deleteRoleBindingStmt     *sql.Stmt
+	firstTakenProjectNameStmt *sql.Stmt
+	getAPIKeyStmt             *sql.Stmt
+	getAPIKeyCredentialStmt   *sql.Stmt
+	getAuditHeadStmt          *sql.Stmt
+	getMemberStmt             *sql.Stmt
+	getOrgStmt                *sql.Stmt
+	getOrgBySlugStmt          *sql.Stmt
+	getPolicyVersionStmt      *sql.Stmt
+	getProjectStmt            *sql.Stmt
+	getRoleStmt               *sql.Stmt
+	getRoleBindingStmt        *sql.Stmt
+	getRoleByNameStmt         *sql.Stmt
+	getUserStmt               *sql.Stmt
+	getUserByEmailStmt        *sql.Stmt
+	importProjectsStmt        *sql.Stmt
+	insertAuditEventStmt      *sql.Stmt
+	listAPIKeysStmt           *sql.Stmt
+	listAuditEventsAscStmt    *sql.Stmt
+	listAuditEventsDescStmt   *sql.Stmt
+	listGrantsStmt            *sql.Stmt
+	listMembersStmt           *sql.Stmt
+	listOrgsStmt              *sql.Stmt
+	listOrgsForUserStmt       *sql.Stmt
+	listProjectsStmt          *sql.Stmt
+	listRoleBindingsStmt      *sql.Stmt
+	listRolesStmt             *sql.Stmt
+	revokeAPIKeyStmt          *sql.Stmt
+	setAuditHeadHashStmt      *sql.Stmt
+	updateOrgStmt             *sql.Stmt
+	updateProjectStmt         *sql.Stmt
+	updateRolePermissionsStmt *sql.Stmt
+	updateUserStmt            *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db: tx,
+		db:                        tx,
+		tx:                        tx,
+		advanceAuditHeadStmt:      q.advanceAuditHeadStmt,
+		bumpPolicyVersionStmt:     q.bumpPolicyVersionStmt,
+		countOrgWideBindingsStmt:  q.countOrgWideBindingsStmt,
+		createAPIKeyStmt:          q.createAPIKeyStmt,
+		createMembershipStmt:      q.createMembershipStmt,
+		createOrgStmt:             q.createOrgStmt,
+		createProjectStmt:         q.createProjectStmt,
+		createRoleStmt:            q.createRoleStmt,
+		createRoleBindingStmt:     q.createRoleBindingStmt,
+		createUserStmt:            q.createUserStmt,
+		deleteMembershipStmt:      q.deleteMembershipStmt,
+		deleteOrgStmt:             q.deleteOrgStmt,
+		deleteProjectStmt:         q.deleteProjectStmt,
+		deleteRoleStmt:            q.deleteRoleStmt,
+		deleteRoleBindingStmt:     q.deleteRoleBindingStmt,
+		firstTakenProjectNameStmt: q.firstTakenProjectNameStmt,
+		getAPIKeyStmt:             q.getAPIKeyStmt,
+		getAPIKeyCredentialStmt:   q.getAPIKeyCredentialStmt,
+		getAuditHeadStmt:          q.getAuditHeadStmt,
+		getMemberStmt:             q.getMemberStmt,
+		getOrgStmt:                q.getOrgStmt,
+		getOrgBySlugStmt:          q.getOrgBySlugStmt,
+		getPolicyVersionStmt:      q.getPolicyVersionStmt,
+		getProjectStmt:            q.getProjectStmt,
+		getRoleStmt:               q.getRoleStmt,
+		getRoleBindingStmt:        q.getRoleBindingStmt,
+		getRoleByNameStmt:         q.getRoleByNameStmt,
+		getUserStmt:               q.getUserStmt,
+		getUserByEmailStmt:        q.getUserByEmailStmt,
+		importProjectsStmt:        q.importProjectsStmt,
+		insertAuditEventStmt:      q.insertAuditEventStmt,
+		listAPIKeysStmt:           q.listAPIKeysStmt,
+		listAuditEventsAscStmt:    q.listAuditEventsAscStmt,
+		listAuditEventsDescStmt:   q.listAuditEventsDescStmt,
+		listGrantsStmt:            q.listGrantsStmt,
+		listMembersStmt:           q.listMembersStmt,
+		listOrgsStmt:              q.listOrgsStmt,
+		listOrgsForUserStmt:       q.listOrgsForUserStmt,
+		listProjectsStmt:          q.listProjectsStmt,
+		listRoleBindingsStmt:      q.listRoleBindingsStmt,
+		listRolesStmt:             q.listRolesStmt,
+		revokeAPIKeyStmt:          q.revokeAPIKeyStmt,
+		setAuditHeadHashStmt:      q.setAuditHeadHashStmt,
+		updateOrgStmt:             q.updateOrgStmt,
+		updateProjectStmt:         q.updateProjectStmt,
+		updateRolePermissionsStmt: q.updateRolePermissionsStmt,
+		updateUserStmt:            q.updateUserStmt,
 	}
 }

@@ -24,7 +24,7 @@ type CreateMembershipParams struct {
 }
 
 func (q *Queries) CreateMembership(ctx context.Context, arg CreateMembershipParams) (Membership, error) {
-	row := q.db.QueryRowContext(ctx, createMembership, arg.OrgID, arg.UserID, arg.CreatedAt)
+	row := q.queryRow(ctx, q.createMembershipStmt, createMembership, arg.OrgID, arg.UserID, arg.CreatedAt)
 	var i Membership
 	err := row.Scan(&i.OrgID, &i.UserID, &i.CreatedAt)
 	return i, err
@@ -40,7 +40,7 @@ type DeleteMembershipParams struct {
 }
 
 func (q *Queries) DeleteMembership(ctx context.Context, arg DeleteMembershipParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteMembership, arg.OrgID, arg.UserID)
+	result, err := q.exec(ctx, q.deleteMembershipStmt, deleteMembership, arg.OrgID, arg.UserID)
 	if err != nil {
 		return 0, err
 	}
@@ -71,7 +71,7 @@ type GetMemberRow struct {
 }
 
 func (q *Queries) GetMember(ctx context.Context, arg GetMemberParams) (GetMemberRow, error) {
-	row := q.db.QueryRowContext(ctx, getMember, arg.OrgID, arg.UserID)
+	row := q.queryRow(ctx, q.getMemberStmt, getMember, arg.OrgID, arg.UserID)
 	var i GetMemberRow
 	err := row.Scan(
 		&i.OrgID,
@@ -113,7 +113,7 @@ type ListMembersRow struct {
 }
 
 func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]ListMembersRow, error) {
-	rows, err := q.db.QueryContext(ctx, listMembers, arg.OrgID, arg.After, arg.Lim)
+	rows, err := q.query(ctx, q.listMembersStmt, listMembers, arg.OrgID, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}

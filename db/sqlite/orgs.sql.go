@@ -18,7 +18,7 @@ RETURNING policy_version
 `
 
 func (q *Queries) BumpPolicyVersion(ctx context.Context, id uuid.UUID) (int64, error) {
-	row := q.db.QueryRowContext(ctx, bumpPolicyVersion, id)
+	row := q.queryRow(ctx, q.bumpPolicyVersionStmt, bumpPolicyVersion, id)
 	var policy_version int64
 	err := row.Scan(&policy_version)
 	return policy_version, err
@@ -40,7 +40,7 @@ type CreateOrgParams struct {
 }
 
 func (q *Queries) CreateOrg(ctx context.Context, arg CreateOrgParams) (Org, error) {
-	row := q.db.QueryRowContext(ctx, createOrg,
+	row := q.queryRow(ctx, q.createOrgStmt, createOrg,
 		arg.ID,
 		arg.Slug,
 		arg.Name,
@@ -73,7 +73,7 @@ type DeleteOrgParams struct {
 }
 
 func (q *Queries) DeleteOrg(ctx context.Context, arg DeleteOrgParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteOrg, arg.DeletedAt, arg.ID)
+	result, err := q.exec(ctx, q.deleteOrgStmt, deleteOrg, arg.DeletedAt, arg.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -85,7 +85,7 @@ SELECT id, slug, name, region, policy_version, created_at, updated_at, deleted_a
 `
 
 func (q *Queries) GetOrg(ctx context.Context, id uuid.UUID) (Org, error) {
-	row := q.db.QueryRowContext(ctx, getOrg, id)
+	row := q.queryRow(ctx, q.getOrgStmt, getOrg, id)
 	var i Org
 	err := row.Scan(
 		&i.ID,
@@ -105,7 +105,7 @@ SELECT id, slug, name, region, policy_version, created_at, updated_at, deleted_a
 `
 
 func (q *Queries) GetOrgBySlug(ctx context.Context, slug string) (Org, error) {
-	row := q.db.QueryRowContext(ctx, getOrgBySlug, slug)
+	row := q.queryRow(ctx, q.getOrgBySlugStmt, getOrgBySlug, slug)
 	var i Org
 	err := row.Scan(
 		&i.ID,
@@ -125,7 +125,7 @@ SELECT policy_version FROM orgs WHERE id = ?1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetPolicyVersion(ctx context.Context, id uuid.UUID) (int64, error) {
-	row := q.db.QueryRowContext(ctx, getPolicyVersion, id)
+	row := q.queryRow(ctx, q.getPolicyVersionStmt, getPolicyVersion, id)
 	var policy_version int64
 	err := row.Scan(&policy_version)
 	return policy_version, err
@@ -144,7 +144,7 @@ type ListOrgsParams struct {
 }
 
 func (q *Queries) ListOrgs(ctx context.Context, arg ListOrgsParams) ([]Org, error) {
-	rows, err := q.db.QueryContext(ctx, listOrgs, arg.After, arg.Lim)
+	rows, err := q.query(ctx, q.listOrgsStmt, listOrgs, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ type ListOrgsForUserParams struct {
 }
 
 func (q *Queries) ListOrgsForUser(ctx context.Context, arg ListOrgsForUserParams) ([]Org, error) {
-	rows, err := q.db.QueryContext(ctx, listOrgsForUser, arg.UserID, arg.After, arg.Lim)
+	rows, err := q.query(ctx, q.listOrgsForUserStmt, listOrgsForUser, arg.UserID, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ type UpdateOrgParams struct {
 }
 
 func (q *Queries) UpdateOrg(ctx context.Context, arg UpdateOrgParams) (Org, error) {
-	row := q.db.QueryRowContext(ctx, updateOrg,
+	row := q.queryRow(ctx, q.updateOrgStmt, updateOrg,
 		arg.Name,
 		arg.Region,
 		arg.UpdatedAt,

@@ -27,7 +27,7 @@ type CreateProjectParams struct {
 }
 
 func (q *Queries) CreateProject(ctx context.Context, arg CreateProjectParams) (Project, error) {
-	row := q.db.QueryRowContext(ctx, createProject,
+	row := q.queryRow(ctx, q.createProjectStmt, createProject,
 		arg.ID,
 		arg.OrgID,
 		arg.Name,
@@ -57,7 +57,7 @@ type DeleteProjectParams struct {
 }
 
 func (q *Queries) DeleteProject(ctx context.Context, arg DeleteProjectParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteProject, arg.OrgID, arg.ID)
+	result, err := q.exec(ctx, q.deleteProjectStmt, deleteProject, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -86,7 +86,7 @@ type FirstTakenProjectNameRow struct {
 // the org already has, and its position from 1: which row of a failed
 // import conflicts.
 func (q *Queries) FirstTakenProjectName(ctx context.Context, arg FirstTakenProjectNameParams) (FirstTakenProjectNameRow, error) {
-	row := q.db.QueryRowContext(ctx, firstTakenProjectName, arg.Names, arg.OrgID)
+	row := q.queryRow(ctx, q.firstTakenProjectNameStmt, firstTakenProjectName, arg.Names, arg.OrgID)
 	var i FirstTakenProjectNameRow
 	err := row.Scan(&i.N, &i.Name)
 	return i, err
@@ -102,7 +102,7 @@ type GetProjectParams struct {
 }
 
 func (q *Queries) GetProject(ctx context.Context, arg GetProjectParams) (Project, error) {
-	row := q.db.QueryRowContext(ctx, getProject, arg.OrgID, arg.ID)
+	row := q.queryRow(ctx, q.getProjectStmt, getProject, arg.OrgID, arg.ID)
 	var i Project
 	err := row.Scan(
 		&i.ID,
@@ -130,7 +130,7 @@ type ImportProjectsParams struct {
 // Bulk insert for Projects.Import: rows is a JSON array of
 // [id, name, description] arrays, inserted in order by one statement.
 func (q *Queries) ImportProjects(ctx context.Context, arg ImportProjectsParams) error {
-	_, err := q.db.ExecContext(ctx, importProjects, arg.OrgID, arg.CreatedAt, arg.Rows)
+	_, err := q.exec(ctx, q.importProjectsStmt, importProjects, arg.OrgID, arg.CreatedAt, arg.Rows)
 	return err
 }
 
@@ -148,7 +148,7 @@ type ListProjectsParams struct {
 }
 
 func (q *Queries) ListProjects(ctx context.Context, arg ListProjectsParams) ([]Project, error) {
-	rows, err := q.db.QueryContext(ctx, listProjects, arg.OrgID, arg.After, arg.Lim)
+	rows, err := q.query(ctx, q.listProjectsStmt, listProjects, arg.OrgID, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ type UpdateProjectParams struct {
 }
 
 func (q *Queries) UpdateProject(ctx context.Context, arg UpdateProjectParams) (Project, error) {
-	row := q.db.QueryRowContext(ctx, updateProject,
+	row := q.queryRow(ctx, q.updateProjectStmt, updateProject,
 		arg.Name,
 		arg.Description,
 		arg.UpdatedAt,

@@ -22,7 +22,7 @@ type CountOrgWideBindingsParams struct {
 }
 
 func (q *Queries) CountOrgWideBindings(ctx context.Context, arg CountOrgWideBindingsParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countOrgWideBindings, arg.OrgID, arg.RoleID)
+	row := q.queryRow(ctx, q.countOrgWideBindingsStmt, countOrgWideBindings, arg.OrgID, arg.RoleID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -44,7 +44,7 @@ type CreateRoleBindingParams struct {
 }
 
 func (q *Queries) CreateRoleBinding(ctx context.Context, arg CreateRoleBindingParams) (RoleBinding, error) {
-	row := q.db.QueryRowContext(ctx, createRoleBinding,
+	row := q.queryRow(ctx, q.createRoleBindingStmt, createRoleBinding,
 		arg.ID,
 		arg.OrgID,
 		arg.UserID,
@@ -74,7 +74,7 @@ type DeleteRoleBindingParams struct {
 }
 
 func (q *Queries) DeleteRoleBinding(ctx context.Context, arg DeleteRoleBindingParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteRoleBinding, arg.OrgID, arg.ID)
+	result, err := q.exec(ctx, q.deleteRoleBindingStmt, deleteRoleBinding, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -91,7 +91,7 @@ type GetRoleBindingParams struct {
 }
 
 func (q *Queries) GetRoleBinding(ctx context.Context, arg GetRoleBindingParams) (RoleBinding, error) {
-	row := q.db.QueryRowContext(ctx, getRoleBinding, arg.OrgID, arg.ID)
+	row := q.queryRow(ctx, q.getRoleBindingStmt, getRoleBinding, arg.OrgID, arg.ID)
 	var i RoleBinding
 	err := row.Scan(
 		&i.ID,
@@ -131,7 +131,7 @@ type ListGrantsRow struct {
 // Everything an authorization check needs about one member, in one indexed query:
 // each binding with its role's permissions, and the user's status.
 func (q *Queries) ListGrants(ctx context.Context, arg ListGrantsParams) ([]ListGrantsRow, error) {
-	rows, err := q.db.QueryContext(ctx, listGrants, arg.OrgID, arg.UserID)
+	rows, err := q.query(ctx, q.listGrantsStmt, listGrants, arg.OrgID, arg.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ type ListRoleBindingsParams struct {
 }
 
 func (q *Queries) ListRoleBindings(ctx context.Context, arg ListRoleBindingsParams) ([]RoleBinding, error) {
-	rows, err := q.db.QueryContext(ctx, listRoleBindings, arg.OrgID, arg.After, arg.Lim)
+	rows, err := q.query(ctx, q.listRoleBindingsStmt, listRoleBindings, arg.OrgID, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ type CreateRoleParams struct {
 }
 
 func (q *Queries) CreateRole(ctx context.Context, arg CreateRoleParams) (Role, error) {
-	row := q.db.QueryRowContext(ctx, createRole,
+	row := q.queryRow(ctx, q.createRoleStmt, createRole,
 		arg.ID,
 		arg.OrgID,
 		arg.Name,
@@ -60,7 +60,7 @@ type DeleteRoleParams struct {
 }
 
 func (q *Queries) DeleteRole(ctx context.Context, arg DeleteRoleParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteRole, arg.OrgID, arg.ID)
+	result, err := q.exec(ctx, q.deleteRoleStmt, deleteRole, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -77,7 +77,7 @@ type GetRoleParams struct {
 }
 
 func (q *Queries) GetRole(ctx context.Context, arg GetRoleParams) (Role, error) {
-	row := q.db.QueryRowContext(ctx, getRole, arg.OrgID, arg.ID)
+	row := q.queryRow(ctx, q.getRoleStmt, getRole, arg.OrgID, arg.ID)
 	var i Role
 	err := row.Scan(
 		&i.ID,
@@ -101,7 +101,7 @@ type GetRoleByNameParams struct {
 }
 
 func (q *Queries) GetRoleByName(ctx context.Context, arg GetRoleByNameParams) (Role, error) {
-	row := q.db.QueryRowContext(ctx, getRoleByName, arg.OrgID, arg.Name)
+	row := q.queryRow(ctx, q.getRoleByNameStmt, getRoleByName, arg.OrgID, arg.Name)
 	var i Role
 	err := row.Scan(
 		&i.ID,
@@ -129,7 +129,7 @@ type ListRolesParams struct {
 }
 
 func (q *Queries) ListRoles(ctx context.Context, arg ListRolesParams) ([]Role, error) {
-	rows, err := q.db.QueryContext(ctx, listRoles, arg.OrgID, arg.After, arg.Lim)
+	rows, err := q.query(ctx, q.listRolesStmt, listRoles, arg.OrgID, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ type UpdateRolePermissionsParams struct {
 }
 
 func (q *Queries) UpdateRolePermissions(ctx context.Context, arg UpdateRolePermissionsParams) (Role, error) {
-	row := q.db.QueryRowContext(ctx, updateRolePermissions,
+	row := q.queryRow(ctx, q.updateRolePermissionsStmt, updateRolePermissions,
 		arg.Permissions,
 		arg.UpdatedAt,
 		arg.OrgID,

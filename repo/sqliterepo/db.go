@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -52,6 +53,9 @@ type DB struct {
 	router *sqlitescale.Router
 	retry  repo.RetryPolicy
 	store  *store
+	// prepared holds the writer connection's prepared statements, made on
+	// the first transaction after the schema exists (see txQueries).
+	prepared atomic.Pointer[sqlitedb.Queries]
 	// turn orders transactions first come, first served: a transaction
 	// holds it (a one-slot channel, whose waiting senders the runtime
 	// queues in order) for as long as it holds the writer connection.
@@ -204,10 +208,42 @@ func (db *DB) Close() error {
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())
 	}
+	if q := db.prepared.Load(); q != nil {
+		errs = append(errs, q.Close())
+	}
 	if db.writer != nil {
 		errs = append(errs, db.writer.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// prepare prepares every query once on the writer connection, so that
+// transactions do not parse their statements again: database/sql keeps no
+// statement cache, and parsing is a large share of a small write's cost.
+// It needs the schema, which Open does not create, so it is tried before
+// each transaction until it succeeds; until then transactions run
+// unprepared statements. SQLite re-prepares a statement by itself when a
+// migration changes the schema under it.
+func (db *DB) prepare(ctx context.Context) {
+	if db.prepared.Load() != nil {
+		return
+	}
+	q, err := sqlitedb.Prepare(ctx, db.writer)
+	if err != nil {
+		return // no schema yet: retried before the next transaction
+	}
+	if !db.prepared.CompareAndSwap(nil, q) {
+		q.Close()
+	}
+}
+
+// txQueries returns the queries of a transaction: the prepared statements
+// bound to tx when there are any.
+func (db *DB) txQueries(tx *sql.Tx) *sqlitedb.Queries {
+	if q := db.prepared.Load(); q != nil {
+		return q.WithTx(tx)
+	}
+	return sqlitedb.New(tx)
 }
 
 // Orgs returns the organizations repository.
@@ -274,13 +310,14 @@ func (db *DB) runTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	case <-ctx.Done():
 		return mapErr(ctx.Err(), "begin transaction")
 	}
+	db.prepare(ctx)
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err, "begin transaction")
 	}
 	// Rolls back on an error, a panic or runtime.Goexit; a no-op after Commit.
 	defer tx.Rollback()
-	q := sqlitedb.New(tx)
+	q := db.txQueries(tx)
 	if err := fn(&store{db: db, inTx: true, read: q, write: q}); err != nil {
 		return err
 	}
