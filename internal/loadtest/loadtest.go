@@ -1,13 +1,13 @@
 // Package loadtest measures Strata from the outside: it builds the strata
-// binary, runs it as a separate process over a real database, drives it
-// over loopback HTTP with concurrent clients, and reads the peak resident
-// memory of the processes it ran.
+// binary, runs it as a separate process over a real database (its tests
+// drive it over loopback HTTP with package loadgen), and reads the peak
+// resident memory of the processes it ran.
 //
 //	bin, err := loadtest.Build(ctx, dir)
 //	srv, err := loadtest.Start(ctx, bin, "sqlite:"+file)
-//	res := loadtest.Run(ctx, loadtest.Load{Clients: 8, Duration: 3 * time.Second, Request: get})
-//	fmt.Println(res.RPS(), res.P50, res.P99)
-//	peak, err := srv.Stop()
+//	... load srv.URL with srv.Key ...
+//	_, peak, err := srv.Memory()
+//	srv.Stop()
 //
 // Its tests (see load_test.go) are gated behind environment variables,
 // since they take minutes: STRATA_LOADTEST=1 go test -run . -v ./internal/loadtest.
@@ -20,12 +20,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,94 +226,4 @@ func PeakRSS(st *os.ProcessState) int64 {
 		return ru.Maxrss << 10 // kilobytes on Linux
 	}
 	return 0
-}
-
-// Load is a closed-loop load: Clients workers each send a request, wait
-// for its answer, and send the next, for Duration.
-type Load struct {
-	Clients  int
-	Duration time.Duration
-	// Request sends request i of a worker and returns its error (an
-	// unexpected status included).
-	Request func(ctx context.Context, c *http.Client, worker, i int) error
-}
-
-// Result is what a load measured.
-type Result struct {
-	Requests int64
-	Errors   int64
-	Elapsed  time.Duration
-	P50, P99 time.Duration
-	FirstErr error
-}
-
-// RPS returns the successful requests per second.
-func (r Result) RPS() float64 { return float64(r.Requests-r.Errors) / r.Elapsed.Seconds() }
-
-// Run applies the load and measures every request's latency.
-func Run(ctx context.Context, l Load) Result {
-	tr := &http.Transport{MaxIdleConns: l.Clients, MaxIdleConnsPerHost: l.Clients, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	ctx, cancel := context.WithTimeout(ctx, l.Duration)
-	defer cancel()
-	lat := make([][]time.Duration, l.Clients)
-	errs := make([]int64, l.Clients)
-	firstErr := make([]error, l.Clients)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range l.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
-				t := time.Now()
-				err := l.Request(ctx, client, w, i)
-				if ctx.Err() != nil {
-					return // cut short by the end of the run: not counted
-				}
-				lat[w] = append(lat[w], time.Since(t))
-				if err != nil {
-					errs[w]++
-					if firstErr[w] == nil {
-						firstErr[w] = err
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	res := Result{Elapsed: time.Since(start)}
-	var all []time.Duration
-	for w := range l.Clients {
-		all = append(all, lat[w]...)
-		res.Errors += errs[w]
-		if res.FirstErr == nil {
-			res.FirstErr = firstErr[w]
-		}
-	}
-	res.Requests = int64(len(all))
-	if len(all) > 0 {
-		slices.Sort(all)
-		res.P50 = all[len(all)*50/100]
-		res.P99 = all[min(len(all)*99/100, len(all)-1)]
-	}
-	return res
-}
-
-// Expect sends req with the API key and checks the answer's status,
-// draining the body so that the connection is reused.
-func Expect(c *http.Client, req *http.Request, key string, status int) error {
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != status {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, b)
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
 }
