@@ -29,7 +29,7 @@
 // Each case gets its own database from [Harness.Open]. When all have run,
 // Run prints how many passed and failed, e.g.
 //
-//	conformance[sqlite]: 308 cases passed, 0 failed, 0 skipped
+//	conformance[sqlite]: 317 cases passed, 0 failed, 0 skipped
 //
 // The line goes to standard output. go test shows it when run in the
 // package's directory without package arguments, with -v, and whenever the
