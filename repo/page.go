@@ -43,7 +43,7 @@ func EncodeCursor(list, key string) string {
 // EncodeUUIDCursor is EncodeCursor(list, id.String()) in one allocation.
 func EncodeUUIDCursor(list string, id uuid.UUID) string {
 	var buf [128]byte
-	return encodeCursor(appendUUID(cursorPrefix(buf[:0], list), id))
+	return encodeCursor(AppendUUID(cursorPrefix(buf[:0], list), id))
 }
 
 func cursorPrefix(b []byte, list string) []byte {
@@ -59,8 +59,10 @@ func encodeCursor(raw []byte) string {
 	return string(base64.RawURLEncoding.AppendEncode(buf[:0], raw))
 }
 
-// appendUUID appends id in its canonical 36-character form.
-func appendUUID(b []byte, id uuid.UUID) []byte {
+// AppendUUID appends id in its canonical text form, lower-case
+// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, as id.String() would, without
+// allocating.
+func AppendUUID(b []byte, id uuid.UUID) []byte {
 	var s [36]byte
 	hex.Encode(s[0:8], id[0:4])
 	s[8] = '-'

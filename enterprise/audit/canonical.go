@@ -3,10 +3,7 @@ package audit
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"strconv"
-
-	"github.com/google/uuid"
 
 	"github.com/strata-go/strata/repo"
 )
@@ -57,11 +54,11 @@ func canonicalSize(ev *repo.AuditEvent) int {
 func appendCanonical(dst []byte, ev *repo.AuditEvent) []byte {
 	var at int
 	dst, at = beginField(dst)
-	dst = endField(appendUUID(dst, ev.OrgID), at)
+	dst = endField(repo.AppendUUID(dst, ev.OrgID), at)
 	dst, at = beginField(dst)
 	dst = endField(strconv.AppendInt(dst, ev.Seq, 10), at)
 	dst, at = beginField(dst)
-	dst = endField(appendUUID(dst, ev.ID), at)
+	dst = endField(repo.AppendUUID(dst, ev.ID), at)
 	dst, at = beginField(dst)
 	dst = endField(ev.OccurredAt.UTC().AppendFormat(dst, TimeLayout), at)
 	for _, s := range [...]string{
@@ -88,20 +85,4 @@ func beginField(dst []byte) ([]byte, int) {
 func endField(dst []byte, at int) []byte {
 	binary.BigEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
 	return dst
-}
-
-// appendUUID appends id in its canonical text form, lower-case
-// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, as id.String() would.
-func appendUUID(dst []byte, id uuid.UUID) []byte {
-	var b [36]byte
-	hex.Encode(b[0:8], id[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], id[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], id[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], id[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], id[10:])
-	return append(dst, b[:]...)
 }
