@@ -33,14 +33,19 @@ func convertAll[R, T any](rows []R, convert func(R) (T, error)) ([]T, error) {
 // asked for size+1 rows: it maps err, or converts the rows and makes the
 // page, naming the last item's key with key.
 func toPage[R, T any](list string, size int, rows []R, err error, convert func(R) (T, error), key func(T) string) (repo.Page[T], error) {
-	if err != nil {
-		return repo.Page[T]{}, mapErr(err, list)
-	}
-	items, err := convertAll(rows, convert)
+	items, err := fetched(list, rows, err, convert)
 	if err != nil {
 		return repo.Page[T]{}, err
 	}
 	return repo.MakePage(list, items, size, key), nil
+}
+
+// fetched finishes a list query: it maps its error, or converts its rows.
+func fetched[R, T any](list string, rows []R, err error, convert func(R) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, mapErr(err, list)
+	}
+	return convertAll(rows, convert)
 }
 
 // listByID runs one page of a list keyed by UUID: fetch(after, limit)
@@ -52,10 +57,7 @@ func listByID[R, T any](list string, page repo.PageRequest, fetch func(after uui
 		return repo.Page[T]{}, err
 	}
 	rows, err := fetch(after, int64(size)+1)
-	if err != nil {
-		return repo.Page[T]{}, mapErr(err, list)
-	}
-	items, err := convertAll(rows, convert)
+	items, err := fetched(list, rows, err, convert)
 	if err != nil {
 		return repo.Page[T]{}, err
 	}

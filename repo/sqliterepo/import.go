@@ -2,6 +2,8 @@ package sqliterepo
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 
 	"github.com/google/uuid"
@@ -53,19 +55,19 @@ func (r projects) Import(ctx context.Context, orgID uuid.UUID, rows []repo.NewPr
 // taken explains a conflict of an import: the first row whose name a project
 // of the org has, or conflict itself when none has.
 func taken(ctx context.Context, q *sqlitedb.Queries, orgID uuid.UUID, rows []repo.NewProject, conflict error) error {
-	buf := []byte{'['}
+	names := make([]string, len(rows))
 	for i, in := range rows {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = appendJSONString(buf, in.Name)
+		names[i] = in.Name
 	}
-	buf = append(buf, ']')
-	t, err := q.FirstTakenProjectName(ctx, sqlitedb.FirstTakenProjectNameParams{Names: string(buf), OrgID: orgID})
+	list, err := json.Marshal(names)
 	if err != nil {
-		if errors.Is(mapErr(err, "project"), repo.ErrNotFound) {
-			return conflict
-		}
+		return conflict
+	}
+	t, err := q.FirstTakenProjectName(ctx, sqlitedb.FirstTakenProjectNameParams{Names: string(list), OrgID: orgID})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return conflict
+	case err != nil:
 		return mapErr(err, "project")
 	}
 	return repo.NameTaken(t.N, t.Name)
