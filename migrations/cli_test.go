@@ -2,12 +2,15 @@ package migrations_test
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/strata-go/strata/internal/pgtest"
+	"github.com/strata-go/strata/migrations"
+	"github.com/strata-go/strata/repo"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -35,9 +38,13 @@ func TestOfficialCLI(t *testing.T) {
 					t.Fatalf("migrate %v: %v\n%s", args, err, out)
 				}
 			}
+			latest, err := migrations.Latest(map[string]repo.Dialect{"sqlite": repo.SQLite, "pg": repo.PostgreSQL}[dir])
+			if err != nil {
+				t.Fatal(err)
+			}
 			out, err := exec.Command(bin, "-path", dir, "-database", dbURL, "version").CombinedOutput()
-			if err != nil || strings.TrimSpace(string(out)) != "2" {
-				t.Fatalf("migrate version = %q, %v; want 2", out, err)
+			if err != nil || strings.TrimSpace(string(out)) != fmt.Sprint(latest) {
+				t.Fatalf("migrate version = %q, %v; want %d", out, err, latest)
 			}
 		})
 	}

@@ -12,26 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const advanceAuditHead = `-- name: AdvanceAuditHead :one
-UPDATE audit_heads SET seq = seq + 1
-WHERE org_id = $1
-RETURNING seq, hash
-`
-
-type AdvanceAuditHeadRow struct {
-	Seq  int64
-	Hash []byte
-}
-
-// Takes the next sequence number of the org's chain and returns it with the hash of
-// the event before it. The row lock it takes serializes appends per org until commit.
-func (q *Queries) AdvanceAuditHead(ctx context.Context, orgID uuid.UUID) (AdvanceAuditHeadRow, error) {
-	row := q.db.QueryRow(ctx, advanceAuditHead, orgID)
-	var i AdvanceAuditHeadRow
-	err := row.Scan(&i.Seq, &i.Hash)
-	return i, err
-}
-
 const getAuditHead = `-- name: GetAuditHead :one
 SELECT seq, hash FROM audit_heads WHERE org_id = $1
 `
@@ -73,6 +53,8 @@ type InsertAuditEventParams struct {
 	Hash       []byte
 }
 
+// Appends an event; migration 000003's trigger refuses it unless it extends the
+// org's head, and moves the head to it.
 func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error {
 	_, err := q.db.Exec(ctx, insertAuditEvent,
 		arg.OrgID,
@@ -242,17 +224,21 @@ func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDe
 	return items, nil
 }
 
-const setAuditHeadHash = `-- name: SetAuditHeadHash :exec
-UPDATE audit_heads SET hash = $1 WHERE org_id = $2 AND seq = $3
+const lockAuditHead = `-- name: LockAuditHead :one
+SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE
 `
 
-type SetAuditHeadHashParams struct {
-	Hash  []byte
-	OrgID uuid.UUID
-	Seq   int64
+type LockAuditHeadRow struct {
+	Seq  int64
+	Hash []byte
 }
 
-func (q *Queries) SetAuditHeadHash(ctx context.Context, arg SetAuditHeadHashParams) error {
-	_, err := q.db.Exec(ctx, setAuditHeadHash, arg.Hash, arg.OrgID, arg.Seq)
-	return err
+// Reads the org's chain head for an append and locks its row until commit, so that
+// no other transaction moves the head meanwhile (migration 000003's trigger moves it
+// when the event is inserted).
+func (q *Queries) LockAuditHead(ctx context.Context, orgID uuid.UUID) (LockAuditHeadRow, error) {
+	row := q.db.QueryRow(ctx, lockAuditHead, orgID)
+	var i LockAuditHeadRow
+	err := row.Scan(&i.Seq, &i.Hash)
+	return i, err
 }

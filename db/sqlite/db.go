@@ -24,9 +24,6 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
-	if q.advanceAuditHeadStmt, err = db.PrepareContext(ctx, advanceAuditHead); err != nil {
-		return nil, fmt.Errorf("error preparing query AdvanceAuditHead: %w", err)
-	}
 	if q.bumpPolicyVersionStmt, err = db.PrepareContext(ctx, bumpPolicyVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query BumpPolicyVersion: %w", err)
 	}
@@ -147,11 +144,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listRolesStmt, err = db.PrepareContext(ctx, listRoles); err != nil {
 		return nil, fmt.Errorf("error preparing query ListRoles: %w", err)
 	}
+	if q.lockAuditHeadStmt, err = db.PrepareContext(ctx, lockAuditHead); err != nil {
+		return nil, fmt.Errorf("error preparing query LockAuditHead: %w", err)
+	}
 	if q.revokeAPIKeyStmt, err = db.PrepareContext(ctx, revokeAPIKey); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeAPIKey: %w", err)
-	}
-	if q.setAuditHeadHashStmt, err = db.PrepareContext(ctx, setAuditHeadHash); err != nil {
-		return nil, fmt.Errorf("error preparing query SetAuditHeadHash: %w", err)
 	}
 	if q.updateOrgStmt, err = db.PrepareContext(ctx, updateOrg); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateOrg: %w", err)
@@ -170,11 +167,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
-	if q.advanceAuditHeadStmt != nil {
-		if cerr := q.advanceAuditHeadStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing advanceAuditHeadStmt: %w", cerr)
-		}
-	}
 	if q.bumpPolicyVersionStmt != nil {
 		if cerr := q.bumpPolicyVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing bumpPolicyVersionStmt: %w", cerr)
@@ -375,14 +367,14 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listRolesStmt: %w", cerr)
 		}
 	}
+	if q.lockAuditHeadStmt != nil {
+		if cerr := q.lockAuditHeadStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockAuditHeadStmt: %w", cerr)
+		}
+	}
 	if q.revokeAPIKeyStmt != nil {
 		if cerr := q.revokeAPIKeyStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing revokeAPIKeyStmt: %w", cerr)
-		}
-	}
-	if q.setAuditHeadHashStmt != nil {
-		if cerr := q.setAuditHeadHashStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing setAuditHeadHashStmt: %w", cerr)
 		}
 	}
 	if q.updateOrgStmt != nil {
@@ -444,7 +436,6 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                        DBTX
 	tx                        *sql.Tx
-	advanceAuditHeadStmt      *sql.Stmt
 	bumpPolicyVersionStmt     *sql.Stmt
 	countOrgWideBindingsStmt  *sql.Stmt
 	createAPIKeyStmt          *sql.Stmt
@@ -485,8 +476,8 @@ type Queries struct {
 	listProjectsStmt          *sql.Stmt
 	listRoleBindingsStmt      *sql.Stmt
 	listRolesStmt             *sql.Stmt
+	lockAuditHeadStmt         *sql.Stmt
 	revokeAPIKeyStmt          *sql.Stmt
-	setAuditHeadHashStmt      *sql.Stmt
 	updateOrgStmt             *sql.Stmt
 	updateProjectStmt         *sql.Stmt
 	updateRolePermissionsStmt *sql.Stmt
@@ -497,7 +488,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                        tx,
 		tx:                        tx,
-		advanceAuditHeadStmt:      q.advanceAuditHeadStmt,
 		bumpPolicyVersionStmt:     q.bumpPolicyVersionStmt,
 		countOrgWideBindingsStmt:  q.countOrgWideBindingsStmt,
 		createAPIKeyStmt:          q.createAPIKeyStmt,
@@ -538,8 +528,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listProjectsStmt:          q.listProjectsStmt,
 		listRoleBindingsStmt:      q.listRoleBindingsStmt,
 		listRolesStmt:             q.listRolesStmt,
+		lockAuditHeadStmt:         q.lockAuditHeadStmt,
 		revokeAPIKeyStmt:          q.revokeAPIKeyStmt,
-		setAuditHeadHashStmt:      q.setAuditHeadHashStmt,
 		updateOrgStmt:             q.updateOrgStmt,
 		updateProjectStmt:         q.updateProjectStmt,
 		updateRolePermissionsStmt: q.updateRolePermissionsStmt,

@@ -26,9 +26,14 @@
 // a worked example and a short Python script that verifies an export.
 //
 // The package speaks only the repo interfaces, so both dialects get the same
-// guarantees; the database adds its own (UPDATE and DELETE on the event table
-// are refused by triggers, and appends to one org's chain are serialized on
-// the org's head row).
+// guarantees; the database adds its own: UPDATE and DELETE on the event table
+// are refused by triggers, and an inserted event must extend its org's head
+// (the next seq, linked to the head's hash), which the insert then moves, so
+// appends to one org's chain are serialized on the org's head row. On
+// PostgreSQL an append costs no round trip of its own: the repository seals
+// the event against the head it last committed and sends the INSERT with
+// the transaction's COMMIT; should another process have moved the head
+// meanwhile, the database refuses the event and the transaction is retried.
 //
 // What the chain proves: an event cannot be changed, removed, moved or
 // inserted without breaking a link, and the tail cannot be cut without

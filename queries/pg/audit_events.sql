@@ -1,17 +1,15 @@
--- name: AdvanceAuditHead :one
--- Takes the next sequence number of the org's chain and returns it with the hash of
--- the event before it. The row lock it takes serializes appends per org until commit.
-UPDATE audit_heads SET seq = seq + 1
-WHERE org_id = @org_id
-RETURNING seq, hash;
-
--- name: SetAuditHeadHash :exec
-UPDATE audit_heads SET hash = @hash WHERE org_id = @org_id AND seq = @seq;
+-- name: LockAuditHead :one
+-- Reads the org's chain head for an append and locks its row until commit, so that
+-- no other transaction moves the head meanwhile (migration 000003's trigger moves it
+-- when the event is inserted).
+SELECT seq, hash FROM audit_heads WHERE org_id = @org_id FOR UPDATE;
 
 -- name: GetAuditHead :one
 SELECT seq, hash FROM audit_heads WHERE org_id = @org_id;
 
 -- name: InsertAuditEvent :exec
+-- Appends an event; migration 000003's trigger refuses it unless it extends the
+-- org's head, and moves the head to it.
 INSERT INTO audit_events (org_id, seq, id, occurred_at, actor_type, actor_id, action,
     target_type, target_id, outcome, metadata, remote_addr, request_id, prev_hash, hash)
 VALUES (@org_id, @seq, @id, @occurred_at, @actor_type, @actor_id, @action,

@@ -28,13 +28,15 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 		return repo.AuditEvent{}, err
 	}
 	err := r.s.inTx(ctx, func(tx *Store) error {
-		head, err := tx.w.AdvanceAuditHead(ctx, ev.OrgID)
+		seq, prev, err := tx.tx.head(ctx, ev.OrgID)
 		if err != nil {
 			return notFoundOr(err, "org")
 		}
-		ev.Seq, ev.PrevHash = head.Seq, head.Hash
+		ev.Seq, ev.PrevHash = seq+1, prev
 		ev.Hash = seal(&ev)
-		err = tx.w.InsertAuditEvent(ctx, pgdb.InsertAuditEventParams{
+		// Queued, not sent: the INSERT goes to the server with the COMMIT, or
+		// before the transaction's next statement (see txConn).
+		err = pgdb.New(tx.tx.deferred()).InsertAuditEvent(ctx, pgdb.InsertAuditEventParams{
 			OrgID: ev.OrgID, Seq: ev.Seq, ID: ev.ID, OccurredAt: ev.OccurredAt, ActorType: string(ev.ActorType),
 			ActorID: ev.ActorID, Action: ev.Action, TargetType: ev.TargetType, TargetID: ev.TargetID,
 			Outcome: string(ev.Outcome), Metadata: ev.Metadata, RemoteAddr: ev.RemoteAddr, RequestID: ev.RequestID,
@@ -43,7 +45,8 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 		if err != nil {
 			return mapErr(err, "audit event")
 		}
-		return mapErr(tx.w.SetAuditHeadHash(ctx, pgdb.SetAuditHeadHashParams{Hash: ev.Hash, OrgID: ev.OrgID, Seq: ev.Seq}), "audit event")
+		tx.tx.appended(ev.OrgID, ev.Seq, ev.Hash)
+		return nil
 	})
 	if err != nil {
 		return repo.AuditEvent{}, err

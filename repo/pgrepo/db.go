@@ -76,7 +76,7 @@ func New(pool *pgxpool.Pool, opts Options) *DB {
 	if reader == nil {
 		reader = pool
 	}
-	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader)}
+	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), heads: newHeads()}
 	return &DB{Store: s, pool: pool}
 }
 
@@ -148,7 +148,8 @@ type Store struct {
 	retry repo.RetryPolicy
 	w     *pgdb.Queries // writes: the pool, or the transaction
 	r     *pgdb.Queries // reads: the reader, or the transaction
-	tx    pgx.Tx        // non-nil inside InTx
+	tx    *txConn       // non-nil inside InTx
+	heads *heads        // the DB's cache of audit chain heads
 	// cluster, outside transactions of a DB with replicas, records the
 	// consistency token of each committed transaction.
 	cluster *pgscale.Cluster
@@ -189,25 +190,20 @@ func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 }
 
 func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error) (err error) {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := begin(ctx, s.pool, s.heads)
 	if err != nil {
 		return mapErr(err, "transaction")
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			// Rollback on a broken connection fails too; fn's error is the one to report.
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
+	// Rolls back unless committed: on an error, a panic or runtime.Goexit.
+	// Rollback on a broken connection fails too; fn's error is the one to report.
+	defer tx.rollback(context.WithoutCancel(ctx))
 	q := pgdb.New(tx)
-	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx}); err != nil {
+	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, heads: s.heads}); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.commit(ctx); err != nil {
 		return mapErr(err, "transaction")
 	}
-	committed = true
 	if s.cluster != nil {
 		s.cluster.RecordToken(ctx)
 	}

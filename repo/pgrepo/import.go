@@ -27,16 +27,15 @@ func (r projects) Import(ctx context.Context, orgID uuid.UUID, rows []repo.NewPr
 	}
 	var n int64
 	err := r.s.inTx(ctx, func(tx *Store) error {
-		sp, err := tx.tx.Begin(ctx) // SAVEPOINT
-		if err != nil {
-			return mapErr(err, "project")
-		}
-		n, err = pgdb.New(sp).ImportProjects(ctx, params)
+		err := tx.tx.savepoint(ctx, func() error {
+			var err error
+			n, err = tx.w.ImportProjects(ctx, params)
+			return err
+		})
 		if err == nil {
-			return mapErr(sp.Commit(ctx), "project") // RELEASE SAVEPOINT
+			return nil
 		}
-		err = mapErr(err, "project")
-		if rbErr := sp.Rollback(ctx); rbErr != nil || !errors.Is(err, repo.ErrConflict) {
+		if err = mapErr(err, "project"); !errors.Is(err, repo.ErrConflict) {
 			return err
 		}
 		return projects{tx}.taken(ctx, orgID, rows, err)

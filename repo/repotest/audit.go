@@ -135,6 +135,40 @@ func auditCases() []testCase {
 			same(e.t, "events", e.events(org.ID, repo.AuditFilter{}), []repo.AuditEvent{ev})
 			e.head(org.ID, 1, ev.Hash)
 		}},
+		{"AuditEvents/ReadOwnAppendsInTx", func(e *env) {
+			// Appends, then reads in the same transaction (the head, the
+			// list, a further append and a project created after them) see
+			// the appended events, whatever the adapter does to batch them.
+			org, other := e.newOrg(), e.newOrg()
+			var evs []repo.AuditEvent
+			ok(e.t, e.db.InTx(e.ctx, func(tx repo.Store) error {
+				for i, o := range []repo.Org{org, other, org} {
+					ev, err := tx.AuditEvents().Append(e.ctx, event(o.ID, func(ev *repo.AuditEvent) { ev.TargetID = fmt.Sprint(i) }), seal)
+					if err != nil {
+						return err
+					}
+					evs = append(evs, ev)
+				}
+				seq, hash, err := tx.AuditEvents().Head(e.ctx, org.ID)
+				if err != nil {
+					return err
+				}
+				if seq != 2 || !bytes.Equal(hash, evs[2].Hash) || evs[2].Seq != 2 || !bytes.Equal(evs[2].PrevHash, evs[0].Hash) {
+					e.t.Errorf("in the transaction: head %d %x after events %+v", seq, hash, evs)
+				}
+				page, err := tx.AuditEvents().List(e.ctx, org.ID, repo.AuditFilter{}, repo.PageRequest{Limit: 10})
+				if err != nil {
+					return err
+				}
+				same(e.t, "events listed in the transaction", page.Items, []repo.AuditEvent{evs[0], evs[2]})
+				_, err = tx.Projects().Create(e.ctx, org.ID, repo.NewProject{Name: "after the appends"})
+				return err
+			}))
+			same(e.t, "events", e.events(org.ID, repo.AuditFilter{}), []repo.AuditEvent{evs[0], evs[2]})
+			same(e.t, "other org's events", e.events(other.ID, repo.AuditFilter{}), []repo.AuditEvent{evs[1]})
+			e.head(org.ID, 2, evs[2].Hash)
+			e.head(other.ID, 1, evs[1].Hash)
+		}},
 		{"AuditEvents/AppendRolledBack", func(e *env) {
 			org := e.newOrg()
 			first := e.appendEvent(org.ID)

@@ -27,13 +27,14 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 		})
 		return out, err
 	}
-	// The writer connection's transaction serializes appends: the head row
-	// update below cannot interleave with another's.
-	head, err := r.s.write.AdvanceAuditHead(ctx, ev.OrgID)
+	// The writer connection's transaction (BEGIN IMMEDIATE) serializes
+	// appends: nobody moves the head between this read and the insert, which
+	// moves it to the event (migration 000003's trigger).
+	head, err := r.s.write.LockAuditHead(ctx, ev.OrgID)
 	if err != nil {
 		return repo.AuditEvent{}, mapErr(err, "org")
 	}
-	ev.Seq, ev.PrevHash = head.Seq, head.Hash
+	ev.Seq, ev.PrevHash = head.Seq+1, head.Hash
 	ev.Hash = seal(&ev)
 	err = r.s.write.InsertAuditEvent(ctx, sqlitedb.InsertAuditEventParams{
 		OrgID: ev.OrgID, Seq: ev.Seq, ID: ev.ID, OccurredAt: formatTime(ev.OccurredAt),
@@ -42,10 +43,6 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 		Metadata: ev.Metadata, RemoteAddr: ev.RemoteAddr, RequestID: ev.RequestID,
 		PrevHash: ev.PrevHash, Hash: ev.Hash,
 	})
-	if err != nil {
-		return repo.AuditEvent{}, mapErr(err, "audit event")
-	}
-	err = r.s.write.SetAuditHeadHash(ctx, sqlitedb.SetAuditHeadHashParams{Hash: ev.Hash, OrgID: ev.OrgID, Seq: ev.Seq})
 	if err != nil {
 		return repo.AuditEvent{}, mapErr(err, "audit event")
 	}

@@ -201,17 +201,37 @@ func readBalance(ctx context.Context, q interface {
 	return q.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = ?", id).Scan(&v)
 }
 
-func transfer(ctx context.Context, db *sql.DB, id int) error {
+// transferStmts are the statements of a transfer, prepared once on a pool:
+// both contenders prepare them, as sqliterepo prepares every query on its
+// writer, so that the comparison is of the connection layout alone.
+type transferStmts struct{ read, write *sql.Stmt }
+
+func prepareTransfer(b *testing.B, db *sql.DB) transferStmts {
+	b.Helper()
+	ctx := context.Background()
+	read, err := db.PrepareContext(ctx, "SELECT balance FROM accounts WHERE id = ?")
+	if err != nil {
+		b.Fatal(err)
+	}
+	write, err := db.PrepareContext(ctx, "UPDATE accounts SET balance = ? WHERE id = ?")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { read.Close(); write.Close() })
+	return transferStmts{read, write}
+}
+
+func transfer(ctx context.Context, db *sql.DB, s transferStmts, id int) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var v int
-	if err := tx.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = ?", id).Scan(&v); err != nil {
+	if err := tx.StmtContext(ctx, s.read).QueryRowContext(ctx, id).Scan(&v); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = ? WHERE id = ?", v+1, id); err != nil {
+	if _, err := tx.StmtContext(ctx, s.write).ExecContext(ctx, v+1, id); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -238,10 +258,11 @@ func routerSide(b *testing.B) side {
 	}
 	b.Cleanup(func() { db.Close() })
 	seed(b, db.Writer())
+	stmts := prepareTransfer(b, db.Writer())
 	reader := sqlitescale.NewReader(db.Router())
 	return side{
 		read:  func(ctx context.Context, id int) error { return readBalance(ctx, reader, id) },
-		write: func(ctx context.Context, id int) error { return transfer(ctx, db.Writer(), id) },
+		write: func(ctx context.Context, id int) error { return transfer(ctx, db.Writer(), stmts, id) },
 	}
 }
 
@@ -257,9 +278,10 @@ func poolSide(b *testing.B) side {
 	}
 	b.Cleanup(func() { db.Close() })
 	seed(b, db)
+	stmts := prepareTransfer(b, db)
 	return side{
 		read:  func(ctx context.Context, id int) error { return readBalance(ctx, db, id) },
-		write: func(ctx context.Context, id int) error { return transfer(ctx, db, id) },
+		write: func(ctx context.Context, id int) error { return transfer(ctx, db, stmts, id) },
 	}
 }
 
