@@ -39,6 +39,7 @@ type ImportOptions struct {
 	Skip int64
 	// Parallel is the number of batches written at once, each on its own
 	// connection (commits stay in order); 0 means DefaultImportParallel.
+	// On SQLite, whose one writer takes batches in turn, it is always 1.
 	Parallel int
 	// DryRun reads and checks every row without writing anything.
 	DryRun bool
@@ -147,6 +148,13 @@ func (s *Service) writeBatches(ctx context.Context, p Principal, org repo.Org, a
 	workers := opts.Parallel
 	if workers <= 0 {
 		workers = DefaultImportParallel
+	}
+	if d, ok := s.store.(interface{ Dialect() repo.Dialect }); ok && d.Dialect() == repo.SQLite {
+		// SQLite's one writer takes the batches in turn whatever the
+		// parallelism, and commits transactions that queue for it together
+		// (see sqliterepo): a batch waiting inside its transaction for the
+		// one before would hold up that one's commit.
+		workers = 1
 	}
 	jobs := make(chan job)
 	for range workers {

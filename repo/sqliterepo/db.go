@@ -51,17 +51,17 @@ type DB struct {
 	// router routes the reads outside transactions (to the reader pool,
 	// which sees every committed write) and keeps the metrics.
 	router *sqlitescale.Router
-	retry  repo.RetryPolicy
-	store  *store
+	// reads serves the reads outside transactions through the router, with
+	// statements prepared once per pool.
+	reads *sqlitescale.Reader
+	retry repo.RetryPolicy
+	store *store
 	// prepared holds the writer connection's prepared statements, made on
 	// the first transaction after the schema exists (see txQueries).
 	prepared atomic.Pointer[sqlitedb.Queries]
-	// turn orders transactions first come, first served: a transaction
-	// holds it (a one-slot channel, whose waiting senders the runtime
-	// queues in order) for as long as it holds the writer connection.
-	// database/sql hands a freed connection to a random waiter, which
-	// under many concurrent writers gives some of them very long waits.
-	turn chan struct{}
+	// w hands the writer connection to transactions in turn and commits
+	// them in groups (see writer).
+	w writer
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -89,7 +89,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, err)
 	}
 
-	db := &DB{retry: retry, turn: make(chan struct{}, 1)}
+	db := &DB{retry: retry}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, mapErr(err, "database"))
@@ -121,7 +121,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if db.router, err = sqlitescale.New(ctx, db.writer, db.reader, scaling.Config{}); err != nil {
 		return fail(err)
 	}
-	db.store = &store{db: db, read: sqlitedb.New(sqlitescale.NewReader(db.router)), write: sqlitedb.New(db.writer)}
+	db.reads = sqlitescale.NewReader(db.router)
+	db.store = &store{db: db, read: sqlitedb.New(db.reads), write: sqlitedb.New(db.writer)}
 	return db, nil
 }
 
@@ -184,8 +185,12 @@ func (db *DB) Reader() *sql.DB { return db.reader }
 func (db *DB) Router() *sqlitescale.Router { return db.router }
 
 // WriteMetrics writes the router's metrics (reads routed, errors, pool
-// statistics of the writer and the readers) in the Prometheus text format.
-func (db *DB) WriteMetrics(w io.Writer) { db.router.WriteMetrics(w) }
+// statistics of the writer and the readers) and the writer's commits (groups
+// and the transactions in them) in the Prometheus text format.
+func (db *DB) WriteMetrics(w io.Writer) {
+	db.router.WriteMetrics(w)
+	db.w.writeMetrics(w)
+}
 
 // Dialect returns repo.SQLite.
 func (db *DB) Dialect() repo.Dialect { return repo.SQLite }
@@ -201,6 +206,9 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.router != nil {
 		db.router.Close()
+	}
+	if db.reads != nil {
+		errs = append(errs, db.reads.Close())
 	}
 	if db.keep != nil {
 		errs = append(errs, db.keep.Close())
@@ -299,27 +307,4 @@ func (s *store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 		return fn(s)
 	}
 	return s.db.retry.Do(ctx, func() error { return s.db.runTx(ctx, fn) })
-}
-
-// runTx is one attempt of InTx: BEGIN IMMEDIATE on the writer connection,
-// fn, then COMMIT, or ROLLBACK when fn fails or panics (the panic goes on).
-func (db *DB) runTx(ctx context.Context, fn func(tx repo.Store) error) error {
-	select {
-	case db.turn <- struct{}{}:
-		defer func() { <-db.turn }()
-	case <-ctx.Done():
-		return mapErr(ctx.Err(), "begin transaction")
-	}
-	db.prepare(ctx)
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err, "begin transaction")
-	}
-	// Rolls back on an error, a panic or runtime.Goexit; a no-op after Commit.
-	defer tx.Rollback()
-	q := db.txQueries(tx)
-	if err := fn(&store{db: db, inTx: true, read: q, write: q}); err != nil {
-		return err
-	}
-	return mapErr(tx.Commit(), "commit")
 }

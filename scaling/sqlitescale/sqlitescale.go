@@ -19,6 +19,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 
 	"github.com/strata-go/strata/scaling"
 )
@@ -69,21 +70,64 @@ func (Driver) Reset(*sql.DB) {}
 // Reader routes reads through a router; it implements the sqlc DBTX
 // interface of database/sql. Exec goes to the writer. A read is counted in
 // flight until its query returns, not until its rows are closed.
-type Reader struct{ r *Router }
+//
+// Each query is prepared once per pool it is routed to and kept (database/sql
+// prepares it again on each connection that runs it, once): parsing is
+// otherwise a large share of a point read's cost, and a Reader serves a
+// fixed set of queries (sqlc's). Close closes the statements.
+type Reader struct {
+	r     *Router
+	stmts sync.Map // stmtKey -> *sql.Stmt
+}
+
+// stmtKey names a query prepared on one pool.
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
 
 // NewReader returns a Reader over r.
-func NewReader(r *Router) Reader { return Reader{r} }
+func NewReader(r *Router) *Reader { return &Reader{r: r} }
 
 // conn returns the pool for a read with ctx and its node. Read fails only
 // when ctx ends while a causal read waits, which InSync readers never make
 // it do; the writer then takes the read (without a node) and reports ctx's
 // error.
-func (q Reader) conn(ctx context.Context) (*sql.DB, *scaling.Node[*sql.DB]) {
+func (q *Reader) conn(ctx context.Context) (*sql.DB, *scaling.Node[*sql.DB]) {
 	n, err := q.r.Read(ctx)
 	if err != nil {
 		return q.r.Primary().Conn(), nil
 	}
 	return n.Conn(), n
+}
+
+// stmt returns query prepared on db, preparing it the first time; nil when
+// it cannot be prepared (the query then runs unprepared and reports why).
+func (q *Reader) stmt(ctx context.Context, db *sql.DB, query string) *sql.Stmt {
+	key := stmtKey{db, query}
+	if s, ok := q.stmts.Load(key); ok {
+		return s.(*sql.Stmt)
+	}
+	s, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := q.stmts.LoadOrStore(key, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt)
+	}
+	return s
+}
+
+// Close closes the prepared statements.
+func (q *Reader) Close() error {
+	var errs []error
+	q.stmts.Range(func(key, s any) bool {
+		errs = append(errs, s.(*sql.Stmt).Close())
+		q.stmts.Delete(key)
+		return true
+	})
+	return errors.Join(errs...)
 }
 
 // done ends a read on n, if any.
@@ -93,27 +137,38 @@ func done(n *scaling.Node[*sql.DB], err error) {
 	}
 }
 
-func (q Reader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (q *Reader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	db, n := q.conn(ctx)
-	rows, err := db.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if s := q.stmt(ctx, db, query); s != nil {
+		rows, err = s.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.QueryContext(ctx, query, args...)
+	}
 	done(n, err)
 	return rows, err
 }
 
-func (q Reader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (q *Reader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	db, n := q.conn(ctx)
-	row := db.QueryRowContext(ctx, query, args...)
+	var row *sql.Row
+	if s := q.stmt(ctx, db, query); s != nil {
+		row = s.QueryRowContext(ctx, args...)
+	} else {
+		row = db.QueryRowContext(ctx, query, args...)
+	}
 	done(n, row.Err())
 	return row
 }
 
-func (q Reader) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+func (q *Reader) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
 	db, n := q.conn(ctx)
 	stmt, err := db.PrepareContext(ctx, query)
 	done(n, err)
 	return stmt, err
 }
 
-func (q Reader) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (q *Reader) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return q.r.Primary().Conn().ExecContext(ctx, query, args...)
 }

@@ -8,15 +8,18 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"modernc.org/sqlite"
 
 	"github.com/strata-go/strata"
+	sqlitedb "github.com/strata-go/strata/db/sqlite"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/sqliterepo"
 	"github.com/strata-go/strata/scaling"
@@ -180,108 +183,138 @@ func TestReaderErrorsStayIn(t *testing.T) {
 	}
 }
 
-// The benchmark's schema and workload: a read is a point query, a write a
-// read-modify-write transaction (the pattern that makes deferred
-// transactions fail with SQLITE_BUSY).
-const (
-	accounts    = 1000
-	benchSchema = `CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)`
-)
+// The benchmark's workload: a read gets one of accounts projects by ID; a
+// write is a read-modify-write transaction on one (the pattern that makes
+// deferred transactions fail with SQLITE_BUSY): it reads the project and
+// writes back its description, a counter, plus one.
+const accounts = 1000
 
-// side is one contender of the benchmark: how it reads and writes.
+// side is one contender of the benchmark: how it reads and writes the
+// project at index i.
 type side struct {
-	read  func(ctx context.Context, id int) error
-	write func(ctx context.Context, id int) error
+	read  func(ctx context.Context, i int) error
+	write func(ctx context.Context, i int) error
 }
 
-func readBalance(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id int) error {
-	var v int
-	return q.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = ?", id).Scan(&v)
-}
-
-// transferStmts are the statements of a transfer, prepared once on a pool:
-// both contenders prepare them, as sqliterepo prepares every query on its
-// writer, so that the comparison is of the connection layout alone.
-type transferStmts struct{ read, write *sql.Stmt }
-
-func prepareTransfer(b *testing.B, db *sql.DB) transferStmts {
+// seedProjects creates an org with accounts projects in the database at
+// path, through sqliterepo, and returns the org and the projects' IDs.
+func seedProjects(b *testing.B, db *sqliterepo.DB) (uuid.UUID, []uuid.UUID) {
 	b.Helper()
 	ctx := context.Background()
-	read, err := db.PrepareContext(ctx, "SELECT balance FROM accounts WHERE id = ?")
+	if err := strata.Migrate(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	org, err := db.Orgs().Create(ctx, repo.NewOrg{Slug: "bench", Name: "Bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	write, err := db.PrepareContext(ctx, "UPDATE accounts SET balance = ? WHERE id = ?")
-	if err != nil {
+	rows := make([]repo.NewProject, accounts)
+	for i := range rows {
+		rows[i] = repo.NewProject{Name: fmt.Sprint("p-", i), Description: "0"}
+	}
+	if _, err := db.Projects().Import(ctx, org.ID, rows); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { read.Close(); write.Close() })
-	return transferStmts{read, write}
-}
-
-func transfer(ctx context.Context, db *sql.DB, s transferStmts, id int) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var v int
-	if err := tx.StmtContext(ctx, s.read).QueryRowContext(ctx, id).Scan(&v); err != nil {
-		return err
-	}
-	if _, err := tx.StmtContext(ctx, s.write).ExecContext(ctx, v+1, id); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-func seed(b *testing.B, db *sql.DB) {
-	b.Helper()
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, benchSchema); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO accounts (id, balance)
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) SELECT i, 0 FROM n`, accounts); err != nil {
-		b.Fatal(err)
+	ids := make([]uuid.UUID, 0, accounts)
+	for page := (repo.PageRequest{Limit: repo.MaxPageSize}); ; {
+		p, err := db.Projects().List(ctx, org.ID, page)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, pr := range p.Items {
+			ids = append(ids, pr.ID)
+		}
+		if p.Next == "" {
+			return org.ID, ids
+		}
+		page.Cursor = p.Next
 	}
 }
 
-// routerSide is the router of a sqliterepo DB: reads through the router to
-// the reader pool, writes on the single writer connection (BEGIN IMMEDIATE).
+// increment returns the counter in a description, plus one.
+func increment(description string) string {
+	n, _ := strconv.Atoi(description)
+	return strconv.Itoa(n + 1)
+}
+
+// routerSide is a sqliterepo DB, used through the repository: reads go
+// through its router to the reader pool, and read-modify-write
+// transactions through InTx to the one writer connection (BEGIN IMMEDIATE,
+// taken in turn and committed in groups).
 func routerSide(b *testing.B) side {
 	db, err := sqliterepo.Open(context.Background(), filepath.Join(b.TempDir(), "router.db"), sqliterepo.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	seed(b, db.Writer())
-	stmts := prepareTransfer(b, db.Writer())
-	reader := sqlitescale.NewReader(db.Router())
+	org, ids := seedProjects(b, db)
 	return side{
-		read:  func(ctx context.Context, id int) error { return readBalance(ctx, reader, id) },
-		write: func(ctx context.Context, id int) error { return transfer(ctx, db.Writer(), stmts, id) },
+		read: func(ctx context.Context, i int) error {
+			_, err := db.Projects().Get(ctx, org, ids[i])
+			return err
+		},
+		write: func(ctx context.Context, i int) error {
+			return db.InTx(ctx, func(tx repo.Store) error {
+				p, err := tx.Projects().Get(ctx, org, ids[i])
+				if err != nil {
+					return err
+				}
+				d := increment(p.Description)
+				_, err = tx.Projects().Update(ctx, org, ids[i], repo.ProjectUpdate{Description: &d})
+				return err
+			})
+		},
 	}
 }
 
-// poolSide is one default database/sql pool (unlimited connections,
-// deferred transactions) on a file with the same pragmas as sqliterepo's.
+// poolSide runs the same SQL (sqlc's queries, prepared) on one default
+// database/sql pool (unlimited connections, deferred transactions) over a
+// file made the same way, with the same pragmas as sqliterepo's.
 func poolSide(b *testing.B) side {
+	path := filepath.Join(b.TempDir(), "pool.db")
+	setup, err := sqliterepo.Open(context.Background(), path, sqliterepo.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	org, ids := seedProjects(b, setup)
+	setup.Close()
 	// The temporary directory's name has a "%": escape it.
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(b.TempDir(), "pool.db"))}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
 	db, err := sql.Open("sqlite", u.String()+
 		"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	seed(b, db)
-	stmts := prepareTransfer(b, db)
+	q, err := sqlitedb.Prepare(context.Background(), db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { q.Close() })
 	return side{
-		read:  func(ctx context.Context, id int) error { return readBalance(ctx, db, id) },
-		write: func(ctx context.Context, id int) error { return transfer(ctx, db, stmts, id) },
+		read: func(ctx context.Context, i int) error {
+			_, err := q.GetProject(ctx, sqlitedb.GetProjectParams{OrgID: org, ID: ids[i]})
+			return err
+		},
+		write: func(ctx context.Context, i int) error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			tq := q.WithTx(tx)
+			p, err := tq.GetProject(ctx, sqlitedb.GetProjectParams{OrgID: org, ID: ids[i]})
+			if err != nil {
+				return err
+			}
+			d := increment(p.Description)
+			_, err = tq.UpdateProject(ctx, sqlitedb.UpdateProjectParams{Description: &d,
+				UpdatedAt: time.Now().UTC().Format("2006-01-02T15:04:05.000000Z"), OrgID: org, ID: ids[i]})
+			if err != nil {
+				return err
+			}
+			return tx.Commit()
+		},
 	}
 }
 
@@ -298,7 +331,7 @@ func (s side) run(b *testing.B, n, writePct int) (opsPerSec float64, busy int64)
 	for range goroutines {
 		wg.Go(func() {
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				id := rand.IntN(accounts) + 1
+				id := rand.IntN(accounts)
 				var err error
 				if rand.IntN(100) < writePct {
 					err = s.write(ctx, id)
