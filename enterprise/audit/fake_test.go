@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 // beside them. Tests tamper with rows and head directly, as an attacker with
 // database access could.
 type memChain struct {
+	mu      sync.Mutex // Verify lists pages concurrently
 	org     uuid.UUID
 	rows    []repo.AuditEvent // sorted by Seq
 	head    audit.Checkpoint
@@ -37,6 +39,8 @@ func newMemChain() *memChain {
 var _ repo.AuditEvents = (*memChain)(nil)
 
 func (m *memChain) Append(_ context.Context, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if ev.OrgID != m.org {
 		return repo.AuditEvent{}, repo.NotFound("org")
 	}
@@ -51,6 +55,8 @@ func (m *memChain) Append(_ context.Context, ev repo.AuditEvent, seal repo.Seale
 }
 
 func (m *memChain) Head(_ context.Context, orgID uuid.UUID) (int64, []byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.heads++
 	if orgID != m.org {
 		return 0, nil, repo.NotFound("org")
@@ -62,6 +68,8 @@ func (m *memChain) List(_ context.Context, orgID uuid.UUID, f repo.AuditFilter, 
 	if m.onList != nil {
 		m.onList()
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.listErr != nil {
 		return repo.Page[repo.AuditEvent]{}, m.listErr
 	}
@@ -167,29 +175,37 @@ func buildChain(t testing.TB, n int) *memChain {
 	return m
 }
 
-// genChain is a repo.AuditEvents that stores nothing: it generates its n
-// events while they are listed, in order, so that a test can watch the
-// memory a verification holds on to.
+// genChain is a repo.AuditEvents that stores only its n events' hashes: it
+// generates the events themselves while they are listed, so that a test
+// can watch the memory a verification holds on to.
 type genChain struct {
 	org      uuid.UUID
 	n        int64
-	head     []byte
-	at       int64  // the seq the next List must resume after
-	atHash   []byte // the hash of event at
+	hashes   [][audit.HashSize]byte // hashes[i] is event i+1's
 	metadata string
 }
 
 func newGenChain(n int64) *genChain {
-	g := &genChain{org: repo.NewID(), n: n, metadata: `{"after":{"name":"apollo"},"before":{"name":"gemini"}}`}
-	prev := make([]byte, audit.HashSize)
+	g := &genChain{org: repo.NewID(), n: n, hashes: make([][audit.HashSize]byte, n),
+		metadata: `{"after":{"name":"apollo"},"before":{"name":"gemini"}}`}
 	for seq := int64(1); seq <= n; seq++ {
-		prev = g.event(seq, prev).Hash
+		g.hashes[seq-1] = [audit.HashSize]byte(g.event(seq).Hash)
 	}
-	g.head, g.atHash = prev, make([]byte, audit.HashSize)
 	return g
 }
 
-func (g *genChain) event(seq int64, prev []byte) repo.AuditEvent {
+// hash returns the hash of event seq (all zero for seq 0).
+func (g *genChain) hash(seq int64) []byte {
+	if seq == 0 {
+		return make([]byte, audit.HashSize)
+	}
+	return g.hashes[seq-1][:]
+}
+
+// event generates event seq, linked to the hash of seq-1 (which must be
+// known).
+func (g *genChain) event(seq int64) repo.AuditEvent {
+	prev := g.hash(seq - 1)
 	ev := repo.AuditEvent{
 		OrgID: g.org, Seq: seq, ID: uuid.UUID{15: byte(seq), 14: byte(seq >> 8), 13: byte(seq >> 16)},
 		OccurredAt: base.Add(time.Duration(seq) * time.Millisecond), ActorType: repo.ActorUser,
@@ -205,7 +221,7 @@ func (g *genChain) Append(context.Context, repo.AuditEvent, repo.Sealer) (repo.A
 }
 
 func (g *genChain) Head(context.Context, uuid.UUID) (int64, []byte, error) {
-	return g.n, g.head, nil
+	return g.n, g.hash(g.n), nil
 }
 
 func (g *genChain) List(_ context.Context, _ uuid.UUID, f repo.AuditFilter, page repo.PageRequest) (repo.Page[repo.AuditEvent], error) {
@@ -213,18 +229,12 @@ func (g *genChain) List(_ context.Context, _ uuid.UUID, f repo.AuditFilter, page
 	if err != nil {
 		return repo.Page[repo.AuditEvent]{}, err
 	}
-	if cursor != g.at || f.Descending {
-		return repo.Page[repo.AuditEvent]{}, fmt.Errorf("genChain lists in order only: cursor %d, at %d", cursor, g.at)
+	if f.Descending || f != (repo.AuditFilter{}) {
+		return repo.Page[repo.AuditEvent]{}, fmt.Errorf("genChain lists all events in ascending order only")
 	}
 	var rows []repo.AuditEvent
-	prev := g.atHash
 	for seq := cursor + 1; seq <= g.n && len(rows) <= size; seq++ {
-		ev := g.event(seq, prev)
-		rows = append(rows, ev)
-		prev = ev.Hash
-		if len(rows) == size {
-			g.at, g.atHash = seq, ev.Hash
-		}
+		rows = append(rows, g.event(seq))
 	}
 	return repo.MakePage("audit_events", rows, size, func(ev repo.AuditEvent) string { return strconv.FormatInt(ev.Seq, 10) }), nil
 }

@@ -108,7 +108,8 @@ var errBroken = errors.New("audit: chain broken")
 
 // Verify recomputes org's chain in repository events and reports the first
 // broken link. It streams the chain in ascending pages of repo.MaxPageSize
-// events, so its memory stays flat however long the chain is. Beyond the
+// events, a few read at once, so its memory stays flat however long the
+// chain is. Beyond the
 // links it compares the chain's end with the org's recorded head
 // (AuditEvents.Head), which is advanced in the same transaction as every
 // append: a chain that stops short of it lost its tail.
@@ -136,11 +137,7 @@ func Verify(ctx context.Context, events repo.AuditEvents, orgID uuid.UUID, opts 
 	c.anchors = append(c.anchors, head, head)
 	latest := &c.anchors[len(c.anchors)-1]
 
-	cursor := ""
-	if opts.From.Seq > 0 {
-		cursor = repo.EncodeCursor("audit_events", strconv.FormatInt(opts.From.Seq, 10))
-	}
-	err = eachPage(ctx, events, orgID, repo.AuditFilter{}, cursor, func(page []repo.AuditEvent) error {
+	check := func(page []repo.AuditEvent) error {
 		for i := range page {
 			ev := &page[i]
 			if ev.Seq == c.next && ev.Seq > head.Seq {
@@ -165,7 +162,17 @@ func Verify(ctx context.Context, events repo.AuditEvents, orgID uuid.UUID, opts 
 			opts.Progress(c.rep.Events)
 		}
 		return nil
-	})
+	}
+	// Read to the end of the chain. If the head was read again after the
+	// last page was, and has moved past it, events were appended meanwhile:
+	// read on from there (a pass that finds nothing new leaves the tail to
+	// finish to judge).
+	for from := opts.From.Seq; ; from = c.next - 1 {
+		err = chainPages(ctx, events, orgID, from, check)
+		if err != nil || c.next-1 >= latest.Seq || c.next-1 == from {
+			break
+		}
+	}
 	switch {
 	case errors.Is(err, errBroken):
 		return c.report(), nil

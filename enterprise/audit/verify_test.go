@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/strata-go/strata/enterprise/audit"
@@ -240,23 +241,31 @@ func TestVerifyErrors(t *testing.T) {
 	}
 }
 
-// TestVerifyConcurrentAppends appends while verification runs: the events
-// appended after the head was read are verified too, against the head read
-// again, and the chain is not taken for one that runs past its head.
+// TestVerifyConcurrentAppends appends while verification runs (300 events
+// at the start of each of the first 6 page reads): the events appended after
+// the head was read are verified too, against the head read again, and the
+// chain is not taken for one that runs past its head, nor for one that lost
+// its tail.
 func TestVerifyConcurrentAppends(t *testing.T) {
 	m := buildChain(t, 1000)
-	i := 1000
+	var mu sync.Mutex
+	i, lists := 1000, 0
 	m.onList = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if lists++; lists > 6 {
+			return
+		}
 		for range 300 {
 			if _, err := m.Append(t.Context(), sample(m.org, i), audit.Seal); err != nil {
-				t.Fatal(err)
+				t.Error(err)
 			}
 			i++
 		}
 	}
 	r := verify(t, m, audit.VerifyOptions{})
-	if !r.OK || r.LastSeq <= 1000 {
-		t.Fatalf("report %+v, want OK past seq 1000", r)
+	if !r.OK || r.LastSeq <= 1000 || r.LastSeq != m.head.Seq {
+		t.Fatalf("report %+v, want OK up to the head at seq %d", r, m.head.Seq)
 	}
 	if m.heads > 10 {
 		t.Errorf("%d Head calls: the head is read again only when the chain passes it", m.heads)
