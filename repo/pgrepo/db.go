@@ -194,9 +194,10 @@ func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error) (err er
 	if err != nil {
 		return mapErr(err, "transaction")
 	}
-	// Rolls back unless committed: on an error, a panic or runtime.Goexit.
-	// Rollback on a broken connection fails too; fn's error is the one to report.
-	defer tx.rollback(context.WithoutCancel(ctx))
+	// Rolls back unless committed: on an error, a panic or runtime.Goexit,
+	// within ctx. Rollback on a broken connection fails too; fn's error is
+	// the one to report.
+	defer tx.rollback(ctx)
 	q := pgdb.New(tx)
 	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, heads: s.heads}); err != nil {
 		return err

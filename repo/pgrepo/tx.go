@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -109,13 +110,22 @@ func (c *txConn) commit(ctx context.Context) error {
 
 // rollback ends a transaction that did not commit (a no-op after commit):
 // it rolls back, drops what the transaction may have made stale from the
-// head cache and releases the connection (the pool closes it if the
-// ROLLBACK could not run).
+// head cache and releases the connection. When ctx has already ended (the
+// caller's deadline passed, say), it closes the connection instead, which
+// ends the transaction on the server without waiting for an answer that
+// may not come (a frozen server); the pool replaces the connection, as it
+// does when the ROLLBACK fails.
 func (c *txConn) rollback(ctx context.Context) {
 	if c.conn == nil {
 		return
 	}
-	_, _ = c.conn.Exec(ctx, "rollback")
+	if ctx.Err() != nil {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = c.conn.Conn().Close(closeCtx)
+		cancel()
+	} else {
+		_, _ = c.conn.Exec(ctx, "rollback")
+	}
 	c.end(false)
 }
 
