@@ -408,7 +408,10 @@ func TestReplicaLossAndLagFailNoRead(t *testing.T) {
 	}
 	t.Cleanup(func() { replica.Stop() })
 	p := startProc(t, procOptions{}, "--db", primary.URL("postgres"), "--migrate",
-		"--replica", "local="+replica.URL("postgres"), "--region", "local", "--probe-interval", "100ms", "--max-lag", "300ms")
+		"--replica", "local="+replica.URL("postgres"), "--region", "local", "--probe-interval", "100ms", "--max-lag", "300ms",
+		// The replica is killed every few seconds: bound the backoff a
+		// flapping replica earns, so that each round sees it re-admitted.
+		"--max-eject-backoff", "2s")
 	if p.key == "" {
 		t.Fatalf("no first-start key:\n%s", p.log)
 	}
@@ -473,7 +476,13 @@ func TestReplicaLossAndLagFailNoRead(t *testing.T) {
 		t.Helper()
 		from := replicaReads()
 		if !eventually(20*time.Second, func() bool { return replicaReads() > from+20 }) {
-			t.Fatalf("%s: reads do not reach the replica", what)
+			var lines []string
+			for _, l := range strings.Split(string(c.Do(ctx, "GET", "/metrics", "").Body), "\n") {
+				if strings.Contains(l, `role="replica"`) {
+					lines = append(lines, l)
+				}
+			}
+			t.Fatalf("%s: reads do not reach the replica; its metrics:\n%s\nserver log:\n%s", what, strings.Join(lines, "\n"), tail(p.log.String(), 20))
 		}
 	}
 
@@ -485,7 +494,7 @@ func TestReplicaLossAndLagFailNoRead(t *testing.T) {
 		if err := replica.Restart(ctx); err != nil {
 			t.Fatal(err)
 		}
-		onReplica("after the replica restarted")
+		onReplica(fmt.Sprintf("round %d, after the replica restarted", round))
 		if err := replica.PauseReplay(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -238,6 +238,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&sc.MaxLag, "max-lag", 0, "exclude replicas whose data may be older than this (default 30s; negative: no limit)")
 	fs.DurationVar(&sc.CausalWait, "causal-wait", 0, "how long a read carrying a consistency token waits for a replica before using the primary (default 100ms)")
 	fs.DurationVar(&sc.ProbeInterval, "probe-interval", 0, "time between health probes of a node (default 1s)")
+	fs.DurationVar(&sc.EjectBackoff, "eject-backoff", 0, "first wait before probing an ejected replica again; doubles while it keeps failing (default 250ms)")
+	fs.DurationVar(&sc.MaxEjectBackoff, "max-eject-backoff", 0, "longest wait between probes of an ejected replica; it is also how long a re-admitted replica must stay up before its backoff starts over (default 15s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
