@@ -224,6 +224,17 @@ func (w *fakeWatcher) Watch(ctx context.Context, ready func(), notify func(uuid.
 	}
 }
 
+// watch runs a.Watch on a fakeWatcher until the test ends, and returns the
+// subscription it makes.
+func watch(t *testing.T, ctx context.Context, a *rbac.Authorizer) *subscription {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	w := &fakeWatcher{subs: make(chan *subscription)}
+	go a.Watch(ctx, w)
+	return <-w.subs
+}
+
 func TestWatchInvalidatesAndDegradesWhileDown(t *testing.T) {
 	f := newFixture(t)
 	a := rbac.New(f.bindings, rbac.Options{Logger: quiet})
@@ -271,11 +282,7 @@ func TestWatchInvalidatesAndDegradesWhileDown(t *testing.T) {
 func TestWatchDownWithVersionsAsksEveryCheck(t *testing.T) {
 	f := newFixture(t)
 	a := rbac.New(f.bindings, rbac.Options{Versions: f.orgs, MaxStaleness: time.Hour, Logger: quiet})
-	w := &fakeWatcher{subs: make(chan *subscription)}
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	go a.Watch(ctx, w)
-	s := <-w.subs
+	s := watch(t, f.ctx, a)
 
 	f.orgs.EXPECT().PolicyVersion(gomock.Any(), f.org).Return(int64(4), nil).Times(3)
 	f.expectGrants(1, grantOf(t, "member", nil))

@@ -1,7 +1,6 @@
 package rbac_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -55,11 +54,7 @@ func TestVersionWithoutSources(t *testing.T) {
 	}
 
 	// A Watch without a VersionSource cannot vouch for other caches.
-	w := &fakeWatcher{subs: make(chan *subscription)}
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	go a.Watch(ctx, w)
-	s := <-w.subs
+	s := watch(t, f.ctx, a)
 	s.ready()
 	if _, trusted := version(t, a, f); trusted {
 		t.Fatal("Version is trusted with a Watch and no VersionSource")
@@ -69,11 +64,7 @@ func TestVersionWithoutSources(t *testing.T) {
 func TestVersionWhileWatchIsDownAsksEveryCall(t *testing.T) {
 	f := newFixture(t)
 	a := rbac.New(f.bindings, rbac.Options{Versions: f.orgs, MaxStaleness: time.Hour, Logger: quiet})
-	w := &fakeWatcher{subs: make(chan *subscription)}
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	go a.Watch(ctx, w)
-	s := <-w.subs
+	s := watch(t, f.ctx, a)
 	f.orgs.EXPECT().PolicyVersion(gomock.Any(), f.org).Return(int64(2), nil).Times(3)
 	for range 3 {
 		if v, trusted := version(t, a, f); v != 2 || !trusted {
