@@ -402,11 +402,7 @@ func freezeCluster(t *testing.T, c *pgtest.Cluster, d time.Duration) {
 func TestReplicaLossAndLagFailNoRead(t *testing.T) {
 	ctx := context.Background()
 	primary := pgtest.NewCluster(t)
-	replica, err := primary.StartReplica(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { replica.Stop() })
+	replica := pgtest.NewReplica(t, primary)
 	p := startProc(t, procOptions{}, "--db", primary.URL("postgres"), "--migrate",
 		"--replica", "local="+replica.URL("postgres"), "--region", "local", "--probe-interval", "100ms", "--max-lag", "300ms",
 		// The replica is killed every few seconds: bound the backoff a

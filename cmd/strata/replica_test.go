@@ -19,11 +19,7 @@ import (
 func TestServeWithAReplicaReadsYourWrites(t *testing.T) {
 	ctx := context.Background()
 	primary := pgtest.NewCluster(t)
-	replica, err := primary.StartReplica(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { replica.Stop() })
+	replica := pgtest.NewReplica(t, primary)
 
 	base, out, stop := serveOut(t, "--db", primary.URL("postgres"), "--migrate",
 		"--replica", "local="+replica.URL("postgres"), "--region", "local")

@@ -227,6 +227,21 @@ func NewCluster(tb testing.TB) *Cluster {
 	return c
 }
 
+// NewReplica starts a streaming replica of primary for tb (see
+// [Cluster.StartReplica]) and stops it when tb ends, whatever state the test
+// left it in; tb fails if the replica cannot start.
+func NewReplica(tb testing.TB, primary *Cluster) *Cluster {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	r, err := primary.StartReplica(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Stop() })
+	return r
+}
+
 // NewDatabase creates a fresh database on the [SharedServer], cloned from
 // tmpl, and returns its URL; the database is dropped when tb ends. See
 // [Server.NewDatabase].

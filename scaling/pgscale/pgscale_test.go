@@ -55,16 +55,6 @@ func check(t *testing.T, err error) {
 	}
 }
 
-func startReplica(t *testing.T, ctx context.Context, primary *pgtest.Cluster) *pgtest.Cluster {
-	t.Helper()
-	r, err := primary.StartReplica(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Stop() })
-	return r
-}
-
 // servedBy runs a routed read and returns the port of the server that
 // answered it.
 func servedBy(ctx context.Context, c *pgscale.Cluster) (int, error) {
@@ -114,7 +104,7 @@ func TestReplication(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	primary := pgtest.NewCluster(t)
-	replica := startReplica(t, ctx, primary)
+	replica := pgtest.NewReplica(t, primary)
 	migrated, err := strata.Open(ctx, primary.URL("postgres"))
 	check(t, err)
 	check(t, strata.Migrate(ctx, migrated))
@@ -330,7 +320,7 @@ func TestReplication(t *testing.T) {
 				t.Fatalf("read without replica: port %d, %v; want the primary", port, err)
 			}
 		}
-		late = startReplica(parent, ctx, primary)
+		late = pgtest.NewReplica(parent, primary)
 		lateProxy.setTarget(late.Port())
 		waitFor(t, "the new replica to serve reads", func() bool {
 			port, err := servedBy(ctx, lc)
@@ -394,7 +384,7 @@ func TestFailoverMultiHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	oldPrimary := pgtest.NewCluster(t)
-	standby := startReplica(t, ctx, oldPrimary)
+	standby := pgtest.NewReplica(t, oldPrimary)
 	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write",
 		standby.Port(), oldPrimary.Port())
 	c, err := pgscale.Open(ctx, url, nil, testConfig(""))
