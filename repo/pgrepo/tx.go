@@ -73,14 +73,19 @@ func (c *txConn) flush(ctx context.Context) error {
 		return nil
 	}
 	c.sent = true
-	b := c.pending
-	c.pending = pgx.Batch{}
 	// From here on the head row's lock, taken by the inserts, makes other
 	// appenders wait: they must read the head (LockAuditHead), not the cache.
 	for org := range c.appends {
 		c.heads.forget(org)
 	}
 	c.releaseLeases()
+	return c.send(ctx)
+}
+
+// send sends the pending statements in one pipeline and reads their results.
+func (c *txConn) send(ctx context.Context) error {
+	b := c.pending
+	c.pending = pgx.Batch{}
 	return c.conn.SendBatch(ctx, &b).Close()
 }
 
@@ -98,10 +103,7 @@ func (c *txConn) commit(ctx context.Context) error {
 		}
 		return nil
 	})
-	b := c.pending
-	c.pending = pgx.Batch{}
-	err := c.conn.SendBatch(ctx, &b).Close()
-	if err != nil {
+	if err := c.send(ctx); err != nil {
 		return err
 	}
 	c.end(true)
@@ -161,10 +163,10 @@ func (c *txConn) releaseLeases() {
 // the one its last append left, the process's cached head (under org's
 // lease), or the head read from the database under its row lock.
 func (c *txConn) head(ctx context.Context, org uuid.UUID) (int64, []byte, error) {
-	if a := c.appends[org]; a != nil && a.done {
+	a := c.appends[org]
+	if a != nil && a.done {
 		return a.seq, a.hash, nil
 	}
-	a := c.appends[org]
 	if a == nil {
 		l, seq, hash, known := c.heads.acquire(ctx, org)
 		a = &appendState{lease: l}
