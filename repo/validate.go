@@ -210,6 +210,19 @@ func ValidateTime(field string, t time.Time) error {
 	return nil
 }
 
+// HashLen is the length of an audit event's hash (SHA-256).
+const HashLen = 32
+
+// Seal lets seal compute ev's hash (Seq and PrevHash filled in) and checks
+// that it is HashLen bytes long, as the database requires.
+func Seal(ev *AuditEvent, seal Sealer) error {
+	ev.Hash = seal(ev)
+	if len(ev.Hash) != HashLen {
+		return Invalid("hash", "must be 32 bytes (SHA-256)")
+	}
+	return nil
+}
+
 // PrepareAuditEvent checks an event about to be appended and fills in its
 // defaults: Metadata "{}" when empty, a new ID when nil, the current time
 // when OccurredAt is zero (else OccurredAt as stored: UTC, microseconds).

@@ -33,7 +33,9 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 			return notFoundOr(err, "org")
 		}
 		ev.Seq, ev.PrevHash = seq+1, prev
-		ev.Hash = seal(&ev)
+		if err := repo.Seal(&ev, seal); err != nil {
+			return err
+		}
 		// Queued, not sent: the INSERT goes to the server with the COMMIT, or
 		// before the transaction's next statement (see txConn).
 		err = pgdb.New(tx.tx.deferred()).InsertAuditEvent(ctx, pgdb.InsertAuditEventParams{

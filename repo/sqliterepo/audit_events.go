@@ -28,25 +28,8 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 		return out, err
 	}
 	// The writer connection's transaction (BEGIN IMMEDIATE) serializes
-	// appends: nobody moves the head between this read and the insert, which
-	// moves it to the event (migration 000003's trigger).
-	head, err := r.s.write.LockAuditHead(ctx, ev.OrgID)
-	if err != nil {
-		return repo.AuditEvent{}, mapErr(err, "org")
-	}
-	ev.Seq, ev.PrevHash = head.Seq+1, head.Hash
-	ev.Hash = seal(&ev)
-	err = r.s.write.InsertAuditEvent(ctx, sqlitedb.InsertAuditEventParams{
-		OrgID: ev.OrgID, Seq: ev.Seq, ID: ev.ID, OccurredAt: formatTime(ev.OccurredAt),
-		ActorType: string(ev.ActorType), ActorID: ev.ActorID, Action: ev.Action,
-		TargetType: ev.TargetType, TargetID: ev.TargetID, Outcome: string(ev.Outcome),
-		Metadata: ev.Metadata, RemoteAddr: ev.RemoteAddr, RequestID: ev.RequestID,
-		PrevHash: ev.PrevHash, Hash: ev.Hash,
-	})
-	if err != nil {
-		return repo.AuditEvent{}, mapErr(err, "audit event")
-	}
-	return ev, nil
+	// appends; the group knows the org's head (see chains).
+	return r.s.g.append(ctx, &r.s.db.w.chains, ev, seal)
 }
 
 func (r auditEvents) Head(ctx context.Context, orgID uuid.UUID) (int64, []byte, error) {

@@ -291,6 +291,7 @@ type store struct {
 	inTx  bool
 	read  *sqlitedb.Queries // the reader pool, or the transaction
 	write *sqlitedb.Queries // the writer connection, or the transaction
+	g     *group            // the transaction's group; nil outside one
 }
 
 func (s *store) Orgs() repo.Orgs                 { return orgs{s} }

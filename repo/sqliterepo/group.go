@@ -45,6 +45,8 @@ type writer struct {
 	busy  bool        // a transaction holds the turn
 	queue []chan bool // the waiting transactions' turn signals, in order
 	open  *group      // the group left open for the next in turn; turn holder only
+	// chains caches the audit chain heads; turn holder only.
+	chains chains
 	// commits counts the groups committed, members the transactions in
 	// them: their ratio is the mean group size.
 	commits, members atomic.Uint64
@@ -55,8 +57,9 @@ type writer struct {
 type group struct {
 	tx      *sql.Tx
 	q       *sqlitedb.Queries
-	members int  // transactions run in the group, failed or not
-	broken  bool // the transaction can no longer commit
+	members int    // transactions run in the group, failed or not
+	broken  bool   // the transaction can no longer commit
+	member  member // the heads the running member moved, to undo them
 	done    chan struct{}
 	err     error // the COMMIT's outcome, once done is closed
 }
@@ -106,7 +109,7 @@ func (db *DB) endTurn() {
 	w.mu.Unlock()
 	if g := w.open; g != nil {
 		w.open = nil
-		if g.finish() {
+		if g.finish(&w.chains) {
 			w.commits.Add(1)
 			w.members.Add(uint64(g.members))
 		}
@@ -129,14 +132,16 @@ func (w *writer) handOn() {
 
 // finish commits the group, or rolls it back when it is broken, releases
 // its members and reports whether it committed.
-func (g *group) finish() bool {
+func (g *group) finish(c *chains) bool {
 	defer close(g.done)
 	if g.broken {
 		_ = g.tx.Rollback()
+		c.forget()
 		g.err = errGroupFailed
 		return false
 	}
 	if err := g.tx.Commit(); err != nil {
+		c.forget()
 		g.err = mapErr(err, "commit")
 		return false
 	}
@@ -191,9 +196,11 @@ func (db *DB) runTx(ctx context.Context, fn func(tx repo.Store) error) error {
 		return g.err
 	}
 	g.members++
+	g.begin()
 	// undo takes back what fn did: all of the group when fn was its first
 	// member (nobody else is in it yet), else down to fn's savepoint.
 	undo := func() {
+		g.undo(&db.w.chains)
 		if first {
 			g.broken = true
 			return
@@ -208,7 +215,7 @@ func (db *DB) runTx(ctx context.Context, fn func(tx repo.Store) error) error {
 			db.endTurn()
 		}
 	}()
-	err := fn(&store{db: db, inTx: true, read: g.q, write: g.q})
+	err := fn(&store{db: db, inTx: true, read: g.q, write: g.q, g: g})
 	returned = true
 	if err != nil {
 		undo()

@@ -15,9 +15,9 @@ import (
 
 // groupOf runs n transactions that all end up in one group: the first holds
 // the writer until the n-1 others wait for their turn, then each creates
-// project "p-<i>" and ends with member(i)'s error. It returns each
+// project "p-<i>" and ends with member(ctx, tx, org, i)'s error. It returns each
 // transaction's error.
-func groupOf(t *testing.T, db *sqliterepo.DB, org repo.Org, n int, member func(ctx context.Context, i int) error) []error {
+func groupOf(t *testing.T, db *sqliterepo.DB, org repo.Org, n int, member func(ctx context.Context, tx repo.Store, org repo.Org, i int) error) []error {
 	t.Helper()
 	ctx := t.Context()
 	errs := make([]error, n)
@@ -38,7 +38,7 @@ func groupOf(t *testing.T, db *sqliterepo.DB, org repo.Org, n int, member func(c
 			if _, err := tx.Projects().Create(ctx, org.ID, repo.NewProject{Name: fmt.Sprint("p-", i)}); err != nil {
 				return err
 			}
-			return member(ctx, i)
+			return member(ctx, tx, org, i)
 		})
 	}
 	wg.Go(func() { run(0) })
@@ -71,30 +71,46 @@ func projectNames(t *testing.T, db *sqliterepo.DB, org repo.Org) []string {
 	return names
 }
 
-// TestGroupCommit: transactions queued for the writer commit together, one
-// COMMIT for all of them, and one that fails rolls back alone.
-func TestGroupCommit(t *testing.T) {
+// errBoom is the error of the members that fail on purpose.
+var errBoom = errors.New("boom")
+
+// oneGroup runs n transactions in one group (see groupOf) on a fresh
+// database's org "acme", checks that they committed with one COMMIT, and
+// returns the database, the org and each transaction's error.
+func oneGroup(t *testing.T, n int, member func(ctx context.Context, tx repo.Store, org repo.Org, i int) error) (*sqliterepo.DB, repo.Org, []error) {
+	t.Helper()
 	db := openMigrated(t)
 	org := newOrg(t, db, "acme")
 	groups, txs := sqliterepo.Commits(db)
-	errBoom := errors.New("boom")
-	errs := groupOf(t, db, org, 6, func(_ context.Context, i int) error {
+	errs := groupOf(t, db, org, n, member)
+	if g, m := sqliterepo.Commits(db); g-groups != 1 || m-txs != uint64(n) {
+		t.Errorf("%d commits for %d transactions, want 1 for %d", g-groups, m-txs, n)
+	}
+	return db, org, errs
+}
+
+// wantErrs checks that only transaction fails fails, with want.
+func wantErrs(t *testing.T, errs []error, fails int, want error) {
+	t.Helper()
+	for i, err := range errs {
+		if i == fails && !errors.Is(err, want) || i != fails && err != nil {
+			t.Errorf("transaction %d: %v", i, err)
+		}
+	}
+}
+
+// TestGroupCommit: transactions queued for the writer commit together, one
+// COMMIT for all of them, and one that fails rolls back alone.
+func TestGroupCommit(t *testing.T) {
+	db, org, errs := oneGroup(t, 6, func(_ context.Context, _ repo.Store, _ repo.Org, i int) error {
 		if i == 3 {
 			return errBoom
 		}
 		return nil
 	})
-	for i, err := range errs {
-		if want := map[bool]error{true: errBoom}[i == 3]; !errors.Is(err, want) || (want == nil && err != nil) {
-			t.Errorf("transaction %d: %v, want %v", i, err, want)
-		}
-	}
+	wantErrs(t, errs, 3, errBoom)
 	if got, want := projectNames(t, db, org), []string{"p-0", "p-1", "p-2", "p-4", "p-5"}; !slices.Equal(got, want) {
 		t.Errorf("projects %v, want %v", got, want)
-	}
-	g, n := sqliterepo.Commits(db)
-	if g-groups != 1 || n-txs != 6 {
-		t.Errorf("%d commits for %d transactions, want 1 for 6", g-groups, n-txs)
 	}
 }
 
@@ -105,7 +121,7 @@ func TestGroupCommitFailedGroupRetries(t *testing.T) {
 	db := openMigrated(t)
 	org := newOrg(t, db, "acme")
 	var once sync.Once
-	errs := groupOf(t, db, org, 6, func(_ context.Context, i int) error {
+	errs := groupOf(t, db, org, 6, func(_ context.Context, _ repo.Store, _ repo.Org, i int) error {
 		if i == 3 {
 			var err error
 			once.Do(func() { err = sqliterepo.BreakGroup(db) })
@@ -128,7 +144,7 @@ func TestGroupCommitFailedGroupRetries(t *testing.T) {
 func TestGroupCommitPanic(t *testing.T) {
 	db := openMigrated(t)
 	org := newOrg(t, db, "acme")
-	errs := groupOf(t, db, org, 5, func(_ context.Context, i int) error {
+	errs := groupOf(t, db, org, 5, func(_ context.Context, _ repo.Store, _ repo.Org, i int) error {
 		if i == 2 {
 			panic("member 2")
 		}

@@ -1,6 +1,7 @@
 package sqliterepo_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -560,33 +561,41 @@ func TestAuditAppendConcurrent(t *testing.T) {
 			return err
 		})
 	})
+	if events := checkChain(t, db, org); len(events) != goroutines*each {
+		t.Errorf("%d events, want %d", len(events), goroutines*each)
+	}
+	// The table refuses to change its past.
+	if _, err := db.Writer().ExecContext(ctx, "DELETE FROM audit_events"); err == nil {
+		t.Error("audit events were deleted")
+	}
+}
+
+// checkChain lists org's audit events, oldest first, and checks that they
+// form its chain: gapless sequence numbers from 1, each linked to the one
+// before and sealed, the last one the org's head.
+func checkChain(t *testing.T, db *sqliterepo.DB, org repo.Org) []repo.AuditEvent {
+	t.Helper()
+	ctx := t.Context()
 	events := listAll(t, func(page repo.PageRequest) (repo.Page[repo.AuditEvent], error) {
 		return db.AuditEvents().List(ctx, org.ID, repo.AuditFilter{}, page)
 	})
-	if len(events) != goroutines*each {
-		t.Fatalf("%d events, want %d", len(events), goroutines*each)
-	}
 	prev := make([]byte, 32)
 	for i, ev := range events {
 		if ev.Seq != int64(i+1) {
 			t.Fatalf("event %d has seq %d", i, ev.Seq)
 		}
-		if string(ev.PrevHash) != string(prev) {
+		if !bytes.Equal(ev.PrevHash, prev) {
 			t.Fatalf("event %d: prev hash does not link", ev.Seq)
 		}
-		if string(seal(&ev)) != string(ev.Hash) {
+		if !bytes.Equal(seal(&ev), ev.Hash) {
 			t.Fatalf("event %d: hash does not match", ev.Seq)
 		}
 		prev = ev.Hash
 	}
 	seq, hash, err := db.AuditEvents().Head(ctx, org.ID)
 	check(t, err)
-	if seq != int64(len(events)) || string(hash) != string(prev) {
-		t.Errorf("Head = %d, %x; want %d, %x", seq, hash, len(events), prev)
+	if seq != int64(len(events)) || !bytes.Equal(hash, prev) {
+		t.Fatalf("Head = %d, %x; want %d, %x", seq, hash, len(events), prev)
 	}
-	// The table refuses to change its past.
-	_, err = db.Writer().ExecContext(ctx, "DELETE FROM audit_events")
-	if err == nil {
-		t.Error("audit events were deleted")
-	}
+	return events
 }
