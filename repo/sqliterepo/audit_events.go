@@ -29,7 +29,7 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 	}
 	// The writer connection's transaction (BEGIN IMMEDIATE) serializes
 	// appends; the group knows the org's head (see chains).
-	return r.s.g.append(ctx, &r.s.db.w.chains, ev, seal)
+	return r.s.g.append(ctx, &r.s.db.w, ev, seal)
 }
 
 func (r auditEvents) Head(ctx context.Context, orgID uuid.UUID) (int64, []byte, error) {

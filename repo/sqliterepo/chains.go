@@ -43,8 +43,10 @@ type member struct {
 	before map[uuid.UUID]*chainHead
 }
 
-// append seals ev against its org's head and inserts it, moving the head.
-func (g *group) append(ctx context.Context, c *chains, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
+// append seals ev against its org's head, as w's cache has it or else as
+// stored, and inserts it, moving the head.
+func (g *group) append(ctx context.Context, w *writer, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
+	c := &w.chains
 	head, cached := c.heads[ev.OrgID]
 	for {
 		if !cached {
@@ -67,6 +69,7 @@ func (g *group) append(ctx context.Context, c *chains, ev repo.AuditEvent, seal 
 		})
 		if cached && refusedByGuard(err) {
 			cached = false // stale: try once more against the stored head
+			w.staleHeads.Add(1)
 			continue
 		}
 		if err != nil {

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/repo/sqliterepo"
 )
 
 // auditEvent is an event of org about target.
@@ -29,8 +32,9 @@ func sortedTargets(events []repo.AuditEvent) []string {
 
 // TestAuditGroupMemberFails: a member of a group that fails after appending
 // takes its events back, and puts back the cached head, so that the next
-// members extend the chain from where the member before it left it: the
-// others' chain is gapless, in one COMMIT.
+// members extend the chain from where the member before it left it (no
+// append refused against a stale head): the others' chain is gapless, in
+// one COMMIT.
 func TestAuditGroupMemberFails(t *testing.T) {
 	db, org, errs := oneGroup(t, 6, func(ctx context.Context, tx repo.Store, org repo.Org, i int) error {
 		n := 1
@@ -114,10 +118,45 @@ func TestAuditStaleHead(t *testing.T) {
 	if runs != 1 {
 		t.Errorf("the transaction ran %d times, want once", runs)
 	}
+	if stale := sqliterepo.StaleHeads(db); stale != 1 {
+		t.Errorf("%d appends refused against a stale cached head, want 1", stale)
+	}
+	var metrics strings.Builder
+	db.WriteMetrics(&metrics)
+	if !strings.Contains(metrics.String(), "\nstrata_sqlite_audit_stale_heads_total 1\n") {
+		t.Errorf("metrics lack the stale head:\n%s", metrics.String())
+	}
 	if got, want := sortedTargets(checkChain(t, db, org)), []string{"1", "2", "3"}; !slices.Equal(got, want) {
 		t.Errorf("events about %v, want %v", got, want)
 	}
 	if got := projectNames(t, db, org); !slices.Equal(got, []string{"p"}) {
 		t.Errorf("projects %v", got)
+	}
+}
+
+// TestAuditGroupRollbackForgetsHeads: a group that cannot commit (a member
+// ended the whole transaction, as SQLITE_FULL would) empties the head cache,
+// so that its members, run again, extend the chain from the stored heads
+// with no append refused, and each of their events is in it once.
+func TestAuditGroupRollbackForgetsHeads(t *testing.T) {
+	db := openMigrated(t)
+	org := newOrg(t, db, "acme")
+	var once sync.Once
+	errs := groupOf(t, db, org, 5, func(ctx context.Context, tx repo.Store, org repo.Org, i int) error {
+		if _, err := tx.AuditEvents().Append(ctx, auditEvent(org, fmt.Sprint(i)), seal); err != nil {
+			return err
+		}
+		var err error
+		if i == 3 {
+			once.Do(func() { err = sqliterepo.BreakGroup(db) })
+		}
+		return err
+	})
+	wantErrs(t, errs, -1, nil)
+	if stale := sqliterepo.StaleHeads(db); stale != 0 {
+		t.Errorf("%d appends refused against a stale cached head, want none", stale)
+	}
+	if got, want := sortedTargets(checkChain(t, db, org)), []string{"0", "1", "2", "3", "4"}; !slices.Equal(got, want) {
+		t.Errorf("events about %v, want %v", got, want)
 	}
 }

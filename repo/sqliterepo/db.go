@@ -185,8 +185,9 @@ func (db *DB) Reader() *sql.DB { return db.reader }
 func (db *DB) Router() *sqlitescale.Router { return db.router }
 
 // WriteMetrics writes the router's metrics (reads routed, errors, pool
-// statistics of the writer and the readers) and the writer's commits (groups
-// and the transactions in them) in the Prometheus text format.
+// statistics of the writer and the readers) and the writer's counters
+// (groups committed and the transactions in them, stale audit chain heads)
+// in the Prometheus text format.
 func (db *DB) WriteMetrics(w io.Writer) {
 	db.router.WriteMetrics(w)
 	db.w.writeMetrics(w)

@@ -32,3 +32,7 @@ func BreakGroup(db *DB) error {
 	_, err := db.w.open.tx.Exec("ROLLBACK")
 	return err
 }
+
+// StaleHeads returns the appends db's writer sealed again after the head
+// guard refused them against a cached chain head.
+func StaleHeads(db *DB) uint64 { return db.w.staleHeads.Load() }

@@ -50,6 +50,9 @@ type writer struct {
 	// commits counts the groups committed, members the transactions in
 	// them: their ratio is the mean group size.
 	commits, members atomic.Uint64
+	// staleHeads counts the appends the head guard refused against a
+	// cached chain head, read again from the database (see chains).
+	staleHeads atomic.Uint64
 }
 
 // group is one physical transaction on the writer connection and the
@@ -153,8 +156,10 @@ func (w *writer) writeMetrics(out io.Writer) {
 	fmt.Fprintf(out, "# HELP strata_sqlite_commits_total Write transactions committed on the writer connection, each a group of one or more.\n"+
 		"# TYPE strata_sqlite_commits_total counter\nstrata_sqlite_commits_total %d\n"+
 		"# HELP strata_sqlite_committed_transactions_total Transactions (InTx calls) in the committed groups.\n"+
-		"# TYPE strata_sqlite_committed_transactions_total counter\nstrata_sqlite_committed_transactions_total %d\n",
-		w.commits.Load(), w.members.Load())
+		"# TYPE strata_sqlite_committed_transactions_total counter\nstrata_sqlite_committed_transactions_total %d\n"+
+		"# HELP strata_sqlite_audit_stale_heads_total Audit appends refused against a cached chain head (another process appended) and sealed again.\n"+
+		"# TYPE strata_sqlite_audit_stale_heads_total counter\nstrata_sqlite_audit_stale_heads_total %d\n",
+		w.commits.Load(), w.members.Load(), w.staleHeads.Load())
 }
 
 // savepoint runs a statement that manages the member's savepoint; when it

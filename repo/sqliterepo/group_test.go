@@ -75,8 +75,9 @@ func projectNames(t *testing.T, db *sqliterepo.DB, org repo.Org) []string {
 var errBoom = errors.New("boom")
 
 // oneGroup runs n transactions in one group (see groupOf) on a fresh
-// database's org "acme", checks that they committed with one COMMIT, and
-// returns the database, the org and each transaction's error.
+// database's org "acme", checks that they committed with one COMMIT, with no
+// audit append refused against a stale cached head, and returns the
+// database, the org and each transaction's error.
 func oneGroup(t *testing.T, n int, member func(ctx context.Context, tx repo.Store, org repo.Org, i int) error) (*sqliterepo.DB, repo.Org, []error) {
 	t.Helper()
 	db := openMigrated(t)
@@ -85,6 +86,9 @@ func oneGroup(t *testing.T, n int, member func(ctx context.Context, tx repo.Stor
 	errs := groupOf(t, db, org, n, member)
 	if g, m := sqliterepo.Commits(db); g-groups != 1 || m-txs != uint64(n) {
 		t.Errorf("%d commits for %d transactions, want 1 for %d", g-groups, m-txs, n)
+	}
+	if stale := sqliterepo.StaleHeads(db); stale != 0 {
+		t.Errorf("%d appends refused against a stale cached head, want none", stale)
 	}
 	return db, org, errs
 }
