@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"net/mail"
 	"strings"
@@ -210,15 +211,16 @@ func ValidateTime(field string, t time.Time) error {
 	return nil
 }
 
-// HashLen is the length of an audit event's hash (SHA-256).
-const HashLen = 32
+// HashLen is the length in bytes of an audit event's hash and previous
+// hash: a SHA-256 digest, as both dialects store it.
+const HashLen = sha256.Size
 
 // Seal lets seal compute ev's hash (Seq and PrevHash filled in) and checks
 // that it is HashLen bytes long, as the database requires.
 func Seal(ev *AuditEvent, seal Sealer) error {
 	ev.Hash = seal(ev)
 	if len(ev.Hash) != HashLen {
-		return Invalid("hash", "must be 32 bytes (SHA-256)")
+		return Invalid("hash", "must be %d bytes (SHA-256)", HashLen)
 	}
 	return nil
 }

@@ -13,8 +13,9 @@ import (
 // the precision both dialects store).
 const TimeLayout = "2006-01-02T15:04:05.000000Z"
 
-// HashSize is the length in bytes of an event's hash and previous hash.
-const HashSize = sha256.Size
+// HashSize is the length in bytes of an event's hash and previous hash
+// (SHA-256), the repository's [repo.HashLen].
+const HashSize = repo.HashLen
 
 // Canonical returns the canonical encoding of ev, the bytes its hash covers
 // after the previous hash: thirteen fields in a fixed order, each as its

@@ -579,7 +579,7 @@ func checkChain(t *testing.T, db *sqliterepo.DB, org repo.Org) []repo.AuditEvent
 	events := listAll(t, func(page repo.PageRequest) (repo.Page[repo.AuditEvent], error) {
 		return db.AuditEvents().List(ctx, org.ID, repo.AuditFilter{}, page)
 	})
-	prev := make([]byte, 32)
+	prev := make([]byte, repo.HashLen)
 	for i, ev := range events {
 		if ev.Seq != int64(i+1) {
 			t.Fatalf("event %d has seq %d", i, ev.Seq)
