@@ -36,13 +36,6 @@ type chainHead struct {
 	hash []byte
 }
 
-// member is what a group remembers of the member running in it to put back
-// the heads it moved should it fail: each org's head as it was before (nil:
-// not cached).
-type member struct {
-	before map[uuid.UUID]*chainHead
-}
-
 // append seals ev against its org's head, as w's cache has it or else as
 // stored, and inserts it, moving the head.
 func (g *group) append(ctx context.Context, w *writer, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
@@ -80,18 +73,18 @@ func (g *group) append(ctx context.Context, w *writer, ev repo.AuditEvent, seal 
 	}
 }
 
-// moved records that the running member moved org's head to h.
+// moved records that the running member moved org's head to h, keeping
+// the head as it was before in g.before.
 func (g *group) moved(c *chains, org uuid.UUID, h chainHead) {
-	m := &g.member
-	if _, seen := m.before[org]; !seen {
-		if m.before == nil {
-			m.before = make(map[uuid.UUID]*chainHead)
+	if _, seen := g.before[org]; !seen {
+		if g.before == nil {
+			g.before = make(map[uuid.UUID]*chainHead)
 		}
 		var prev *chainHead
 		if old, ok := c.heads[org]; ok {
 			prev = &old
 		}
-		m.before[org] = prev
+		g.before[org] = prev
 	}
 	if c.heads == nil {
 		c.heads = make(map[uuid.UUID]chainHead)
@@ -99,13 +92,10 @@ func (g *group) moved(c *chains, org uuid.UUID, h chainHead) {
 	c.heads[org] = h
 }
 
-// begin starts the bookkeeping of the next member.
-func (g *group) begin() { g.member = member{} }
-
 // undo puts back the heads the failed member moved: rolling back its
 // savepoint (or the group) took back its events.
 func (g *group) undo(c *chains) {
-	for org, h := range g.member.before {
+	for org, h := range g.before {
 		if h == nil {
 			delete(c.heads, org)
 		} else {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/google/uuid"
+
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
 	"github.com/strata-go/strata/repo"
 )
@@ -60,11 +62,13 @@ type writer struct {
 type group struct {
 	tx      *sql.Tx
 	q       *sqlitedb.Queries
-	members int    // transactions run in the group, failed or not
-	broken  bool   // the transaction can no longer commit
-	member  member // the heads the running member moved, to undo them
-	done    chan struct{}
-	err     error // the COMMIT's outcome, once done is closed
+	members int  // transactions run in the group, failed or not
+	broken  bool // the transaction can no longer commit
+	// before holds, for each org whose audit chain head the running member
+	// moved, the head as it was before (nil: not cached), to undo them.
+	before map[uuid.UUID]*chainHead
+	done   chan struct{}
+	err    error // the COMMIT's outcome, once done is closed
 }
 
 // errGroupFailed is what the members of a group that could not commit get.
@@ -201,7 +205,7 @@ func (db *DB) runTx(ctx context.Context, fn func(tx repo.Store) error) error {
 		return g.err
 	}
 	g.members++
-	g.begin()
+	g.before = nil
 	// undo takes back what fn did: all of the group when fn was its first
 	// member (nobody else is in it yet), else down to fn's savepoint.
 	undo := func() {
