@@ -86,8 +86,17 @@ func startCmd(cmd *exec.Cmd) error {
 // find the old shared memory segment still attached.
 func killTree(pid int) {
 	// Freeze the postmaster so that it cannot fork while we list its
-	// children; SIGKILL works on stopped processes.
+	// children; SIGKILL works on stopped processes. The kernel delivers
+	// SIGSTOP asynchronously: until the postmaster is seen stopped it may
+	// still fork a backend (for a connection arriving just then) that the
+	// listing would miss, and that, orphaned, would keep the old shared
+	// memory attached and make every restart fail.
 	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, state, ok := procStat(pid); !ok || state == 'T' {
+			break
+		}
+	}
 	children := childPIDs(pid)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	for _, c := range children {
