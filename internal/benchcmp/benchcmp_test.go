@@ -117,3 +117,35 @@ func TestPgbenchRound(t *testing.T) {
 		}
 	}
 }
+
+func TestRounds(t *testing.T) {
+	var order []string
+	var took []time.Duration
+	kind := func(name string, pause time.Duration) Kind {
+		return Kind{Name: name, Run: func() error {
+			order = append(order, name)
+			time.Sleep(pause)
+			return nil
+		}}
+	}
+	var n int
+	r := testing.Benchmark(func(b *testing.B) {
+		order = order[:0]
+		took = Rounds(b, 2, []Kind{kind("fast", 0), kind("slow", time.Millisecond)})
+		n = b.N
+	})
+	if len(order) != 4*n {
+		t.Fatalf("%d operations in %d iterations, want 4 each", len(order), n)
+	}
+	for i, name := range order {
+		if want := []string{"fast", "fast", "slow", "slow"}[i%4]; name != want {
+			t.Fatalf("operation %d was %s, want %s: kinds do not take turns", i, name, want)
+		}
+	}
+	if len(took) != 2 || took[1] < time.Duration(2*n)*time.Millisecond || took[0] >= took[1] {
+		t.Errorf("took = %v over %d iterations", took, n)
+	}
+	if r.Extra["slow-tx/s"] <= 0 || r.Extra["fast-tx/s"] <= r.Extra["slow-tx/s"] {
+		t.Errorf("metrics = %v", r.Extra)
+	}
+}

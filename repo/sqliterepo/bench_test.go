@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +17,7 @@ import (
 	"github.com/strata-go/strata/repo/sqliterepo"
 )
 
-// The statements of db/sqlite/projects.sql.go, byte for byte
+// The statements of db/sqlite/projects.sql.go and audit_events.sql.go, byte for byte
 // (TestBenchSQLIsGenerated keeps them in step).
 const (
 	benchGetSQL = `-- name: GetProject :one
@@ -44,21 +42,22 @@ SET name = coalesce(?1, name),
 WHERE org_id = ?4 AND id = ?5
 RETURNING id, org_id, name, description, created_at, updated_at
 `
+	benchInsertEventSQL = `-- name: InsertAuditEvent :exec
+INSERT INTO audit_events (org_id, seq, id, occurred_at, actor_type, actor_id, action,
+    target_type, target_id, outcome, metadata, remote_addr, request_id, prev_hash, hash)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+    ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+`
 )
 
 func TestBenchSQLIsGenerated(t *testing.T) {
-	src, err := os.ReadFile("../../db/sqlite/projects.sql.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, q := range map[string]string{
-		"getProject": benchGetSQL, "listProjects": benchListSQL,
-		"createProject": benchCreateSQL, "updateProject": benchUpdateSQL,
-	} {
-		if !strings.Contains(string(src), "const "+name+" = `"+q+"`") {
-			t.Errorf("the raw side's %s differs from db/sqlite/projects.sql.go: copy it again", name)
-		}
-	}
+	const projects, events = "../../db/sqlite/projects.sql.go", "../../db/sqlite/audit_events.sql.go"
+	benchcmp.CheckStatements(t,
+		benchcmp.Statement{File: projects, Name: "getProject", SQL: benchGetSQL},
+		benchcmp.Statement{File: projects, Name: "listProjects", SQL: benchListSQL},
+		benchcmp.Statement{File: projects, Name: "createProject", SQL: benchCreateSQL},
+		benchcmp.Statement{File: projects, Name: "updateProject", SQL: benchUpdateSQL},
+		benchcmp.Statement{File: events, Name: "insertAuditEvent", SQL: benchInsertEventSQL})
 }
 
 const (
@@ -119,13 +118,17 @@ func benchPrepare(b *testing.B, db *sql.DB, query string) *sql.Stmt {
 	return stmt
 }
 
-// benchOpen opens a migrated database file, as in production (WAL, one
-// writer connection, a pool of readers), with one org of n projects, and
-// returns the org and the projects' IDs in a fixed order.
-func benchOpen(b *testing.B, n int) (*sqliterepo.DB, uuid.UUID, []uuid.UUID) {
+// benchFile is a database file for one benchmark: WAL, one writer
+// connection and a pool of readers, as in production.
+func benchFile(b *testing.B) string { return filepath.Join(b.TempDir(), "bench.db") }
+
+// benchOpen opens a migrated database at path (a file, or ":memory:"), with
+// one org of n projects, and returns the org and the projects' IDs in a
+// fixed order.
+func benchOpen(b *testing.B, path string, n int) (*sqliterepo.DB, uuid.UUID, []uuid.UUID) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqliterepo.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqliterepo.Options{})
+	db, err := sqliterepo.Open(ctx, path, sqliterepo.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -166,7 +169,7 @@ VALUES (?, ?, ?, ?, ?, ?)`, ids[i], o.ID, "seed-"+strconv.Itoa(i), "seeded proje
 // internal/benchcmp for how the two sides alternate.
 func BenchmarkLayerSQLite(b *testing.B) {
 	ctx := context.Background()
-	db, org, ids := benchOpen(b, benchProjects)
+	db, org, ids := benchOpen(b, benchFile(b), benchProjects)
 	writer := db.Writer()
 	// The adapter reads through statements prepared once on the reader
 	// pool (sqlitescale.Reader), and writes outside transactions with
