@@ -20,6 +20,7 @@ import (
 	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/internal/pgtest"
 	"github.com/strata-go/strata/internal/testdb"
+	"github.com/strata-go/strata/migrations"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/sqliterepo"
 )
@@ -153,10 +154,14 @@ func recordSamples(t testing.TB, db repo.Store, orgID uuid.UUID, n int) {
 }
 
 // forged returns an INSERT of an event at seq that links to prev and is
-// sealed with audit.Seal: the best forgery an attacker can make.
-func forged(orgID uuid.UUID, seq int64, prev []byte) stmt {
+// sealed with audit.Seal: the best forgery an attacker can make. Each
+// change edits the event before it is sealed.
+func forged(orgID uuid.UUID, seq int64, prev []byte, change ...func(*repo.AuditEvent)) stmt {
 	ev := sample(orgID, 0)
 	ev.Seq, ev.ID, ev.PrevHash, ev.Metadata = seq, repo.NewID(), prev, "{}"
+	for _, f := range change {
+		f(&ev)
+	}
 	ev.Hash = audit.Seal(&ev)
 	return stmt{
 		sql: `INSERT INTO audit_events (org_id, seq, id, occurred_at, actor_type, actor_id, action,
@@ -506,11 +511,11 @@ func TestDatabaseHeadGuard(t *testing.T) {
 	}
 }
 
-// TestDatabaseChainSurvivesMigration3 records chains, migrates the database
-// down past migration 000003 (which on SQLite rebuilds both audit tables)
-// and up again, and checks that every chain still verifies to the same head
-// and takes new events.
-func TestDatabaseChainSurvivesMigration3(t *testing.T) {
+// TestDatabaseChainSurvivesMigrations records chains, migrates the database
+// down to version 2 (past 000004 and 000003, which on SQLite rebuild the
+// audit tables) and up again, and checks that every chain still verifies to
+// the same head and takes new events.
+func TestDatabaseChainSurvivesMigrations(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			db, _, _ := openTwins(t, d)
@@ -525,8 +530,15 @@ func TestDatabaseChainSurvivesMigration3(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			if err := m.Down(1); err != nil {
+			latest, err := migrations.Latest(d)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if err := m.Down(int(latest) - 2); err != nil {
+				t.Fatal(err)
+			}
+			if v, _, err := m.Version(); err != nil || v != 2 {
+				t.Fatalf("version after going down: %d, %v", v, err)
 			}
 			if err := m.Up(); err != nil {
 				t.Fatal(err)
@@ -542,6 +554,55 @@ func TestDatabaseChainSurvivesMigration3(t *testing.T) {
 				}
 				wantOK(t, r, int64(12+i*7), head(t, db, org.ID))
 			}
+		})
+	}
+}
+
+// TestDatabaseEnumChecks: the database itself accepts exactly the actor
+// types and outcomes the format allows (migration 000004 rewrote SQLite's
+// CHECKs as comparisons), naming the constraint it enforces.
+func TestDatabaseEnumChecks(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			db, _, raw := openTwins(t, d)
+			org := createOrg(t, db, "acme")
+			insert := func(actorType repo.ActorType, outcome repo.Outcome) error {
+				h := head(t, db, org.ID)
+				s := forged(org.ID, h.Seq+1, h.Hash, func(ev *repo.AuditEvent) { ev.ActorType, ev.Outcome = actorType, outcome })
+				query := s.sql
+				if d == repo.PostgreSQL {
+					query = numbered(query)
+				}
+				_, err := raw.ExecContext(t.Context(), query, s.args...)
+				return err
+			}
+			for _, a := range []repo.ActorType{repo.ActorUser, repo.ActorAPIKey, repo.ActorSystem} {
+				for _, o := range []repo.Outcome{repo.OutcomeSuccess, repo.OutcomeDenied} {
+					if err := insert(a, o); err != nil {
+						t.Errorf("actor type %q, outcome %q: %v", a, o, err)
+					}
+				}
+			}
+			for _, c := range []struct {
+				actorType  repo.ActorType
+				outcome    repo.Outcome
+				constraint string
+			}{
+				{"robot", repo.OutcomeSuccess, "audit_events_actor_type_enum"},
+				{"User", repo.OutcomeSuccess, "audit_events_actor_type_enum"},
+				{"", repo.OutcomeDenied, "audit_events_actor_type_enum"},
+				{repo.ActorUser, "failure", "audit_events_outcome_enum"},
+				{repo.ActorSystem, "", "audit_events_outcome_enum"},
+			} {
+				if err := insert(c.actorType, c.outcome); err == nil || !strings.Contains(err.Error(), c.constraint) {
+					t.Errorf("actor type %q, outcome %q: err = %v, want %s to refuse it", c.actorType, c.outcome, err, c.constraint)
+				}
+			}
+			r, err := audit.Verify(t.Context(), db.AuditEvents(), org.ID, audit.VerifyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantOK(t, r, 6, head(t, db, org.ID))
 		})
 	}
 }
