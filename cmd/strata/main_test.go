@@ -184,9 +184,19 @@ func TestMigrateUpDownBothDialects(t *testing.T) {
 				{[]string{"up"}, latestVersion(t, 0)},
 				{[]string{"down"}, "version 0"},
 				{[]string{"force", "1"}, "version 1"},
+				{[]string{"version"}, "version 1"},
+				{[]string{"force", "-1"}, "version 0"},
+				{[]string{"up"}, latestVersion(t, 0)},
+				{[]string{"version"}, latestVersion(t, 0)},
 			}
-			for _, s := range steps {
-				out, errOut, code := runStrata(t, append([]string{"migrate", "--db", url}, s.args...)...)
+			for i, s := range steps {
+				// The flag goes before the action, or after it (and its
+				// argument), in turns: either way it names the database.
+				args := append([]string{"migrate", "--db", url}, s.args...)
+				if i%2 == 1 {
+					args = append(append([]string{"migrate"}, s.args...), "--db", url)
+				}
+				out, errOut, code := runStrata(t, args...)
 				if code != 0 || strings.TrimSpace(out) != s.want {
 					t.Fatalf("migrate %v: %q %q (exit %d), want %q", s.args, out, errOut, code, s.want)
 				}
@@ -201,6 +211,9 @@ func TestUsageErrors(t *testing.T) {
 		{"frobnicate"},
 		{"migrate", "--db", "mysql://x"},
 		{"migrate", "--db", "sqlite::memory:", "sideways"},
+		{"migrate", "--db", "sqlite::memory:", "version", "now"},
+		{"migrate", "up", "--db", "sqlite::memory:", "again"},
+		{"migrate", "down", "--db", "sqlite::memory:", "--colour"},
 		{"serve", "--log-format", "xml"},
 	}
 	for _, args := range cases {

@@ -5,22 +5,36 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/strata-go/strata"
 )
 
-// runMigrate runs `strata migrate up | down [N] | version | force V`.
+// runMigrate runs `strata migrate up | down [N] | version | force V`. Its
+// flags may come before the action or after it (and its argument): the
+// usage line puts --db last, and an ignored --db would act on the default
+// database instead.
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate", "migrate [--db URL] up | down [N] | version | force V", stderr)
+	fs := newFlags("migrate", "migrate [--db URL] up | down [N] | version | force V [--db URL]", stderr)
 	dbURL := fs.String("db", envOr("STRATA_DB", defaultDB), "database URL (env STRATA_DB)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rest := fs.Args()
-	if len(rest) == 0 {
+	if fs.NArg() == 0 {
 		fs.Usage()
 		return usageError{"migrate: missing action (up, down, version or force)"}
 	}
+	rest := fs.Args()[:1]
+	after := fs.Args()[1:]
+	// down and force take a number, which may be negative (force -1): it is
+	// the action's argument, not a flag.
+	if action := rest[0]; (action == "down" || action == "force") && len(after) > 0 && actionArg(after[0]) {
+		rest, after = append(rest, after[0]), after[1:]
+	}
+	if err := fs.Parse(after); err != nil {
+		return err
+	}
+	rest = append(rest, fs.Args()...)
 	db, err := strata.Open(ctx, *dbURL)
 	if err != nil {
 		return err
@@ -58,6 +72,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		err = m.Force(v)
 	case "version":
+		if len(rest) != 1 {
+			return usageError{"migrate version takes no argument"}
+		}
 	default:
 		return usageError{fmt.Sprintf("migrate: unknown action %q (want up, down, version or force)", action)}
 	}
@@ -74,4 +91,15 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// actionArg reports whether arg, after `migrate down` or `migrate force`, is
+// the action's argument rather than a flag: anything but a dash-led word
+// that is not a number.
+func actionArg(arg string) bool {
+	if !strings.HasPrefix(arg, "-") {
+		return true
+	}
+	_, err := strconv.Atoi(arg)
+	return err == nil
 }
