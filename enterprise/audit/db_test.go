@@ -463,9 +463,43 @@ func TestDatabaseTwoInstances(t *testing.T) {
 	}
 }
 
+// TestDatabaseRetryReadsHeadUnderLock: on PostgreSQL a transaction whose
+// append the guard refused, because another instance moved the head past
+// the cached one, runs again reading the head under its row lock. The
+// cache is no help then: here, before the second run appends, a peer in
+// the same instance commits (filling the cache) and the other instance
+// appends again (making it stale). The second run must still succeed.
+// SQLite needs no retry: the writer reads a stale head again in the same
+// transaction (repo/sqliterepo TestAuditStaleHead).
+func TestDatabaseRetryReadsHeadUnderLock(t *testing.T) {
+	a, b, _ := openTwins(t, repo.PostgreSQL)
+	ctx := t.Context()
+	org := createOrg(t, a, "acme")
+	recordSamples(t, a, org.ID, 1) // a caches head 1
+	recordSamples(t, b, org.ID, 1) // head 2: a's cache is stale
+	runs := 0
+	err := a.InTx(ctx, func(tx repo.Store) error {
+		runs++
+		if runs == 2 {
+			recordSamples(t, a, org.ID, 1) // a's peer: cache at head 3
+			recordSamples(t, b, org.ID, 1) // head 4: stale again
+		}
+		_, err := audit.Record(ctx, tx, sample(org.ID, 100+runs))
+		return err
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("transaction: %v after %d runs, want success on the second", err, runs)
+	}
+	r, err := audit.Verify(ctx, a.AuditEvents(), org.ID, audit.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, r, 5, head(t, a, org.ID))
+}
+
 // TestDatabaseHeadGuard: the database itself refuses an event that does not
-// extend its org's chain head (a wrong sequence number or a wrong previous
-// hash), triggers in place, and accepts, and moves the head to, one that
+// extend its org's chain head (a wrong sequence number, a wrong previous
+// hash, an org without a chain), triggers in place, and accepts, and moves the head to, one that
 // does.
 func TestDatabaseHeadGuard(t *testing.T) {
 	for _, d := range testdb.Dialects {
@@ -487,6 +521,9 @@ func TestDatabaseHeadGuard(t *testing.T) {
 				"a taken seq":        forged(org.ID, h.Seq, h.Hash),
 				"a wrong prev hash":  forged(org.ID, h.Seq+1, make([]byte, 32)),
 				"another org's head": forged(createOrg(t, db, "globex").ID, h.Seq+1, h.Hash),
+				// No foreign key to orgs (migration 000004): the guard keeps
+				// events of orgs that do not exist out.
+				"an unknown org": forged(repo.NewID(), 1, make([]byte, 32)),
 			} {
 				if err := insert(s); err == nil || !strings.Contains(err.Error(), "chain head") {
 					t.Errorf("event with %s: err = %v, want the head guard to refuse it", name, err)

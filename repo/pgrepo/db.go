@@ -186,11 +186,21 @@ func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	return s.retry.Do(ctx, func() error { return s.runTx(ctx, fn) })
+	// A run after the first reads its chain heads under their row locks, not
+	// from the cache: the cache may have been refilled since the refusal
+	// that made the run fail, and be stale again (another process appending
+	// to the same org), run after run.
+	runs := 0
+	return s.retry.Do(ctx, func() error {
+		runs++
+		return s.runTx(ctx, fn, runs > 1)
+	})
 }
 
-func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error) (err error) {
-	tx, err := begin(ctx, s.pool, s.heads)
+// runTx runs fn once in a transaction of its own; locked says to read the
+// chain heads it appends to under their row locks (see txConn.head).
+func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error, locked bool) (err error) {
+	tx, err := begin(ctx, s.pool, s.heads, locked)
 	if err != nil {
 		return mapErr(err, "transaction")
 	}

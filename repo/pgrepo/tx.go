@@ -31,6 +31,9 @@ type txConn struct {
 	// appends are the chain heads this transaction appended to, by org.
 	appends map[uuid.UUID]*appendState
 	heads   *heads
+	// locked says to read chain heads under their row locks, never from
+	// heads: the transaction is a retry.
+	locked bool
 	// sent reports that an append of this transaction reached the server
 	// (flushed, or with the COMMIT): if the transaction then fails, its
 	// cached heads may be stale.
@@ -52,8 +55,9 @@ var _ pgdb.DBTX = (*txConn)(nil)
 // transaction had failed and the caller went on regardless.
 var errCommitRolledBack = errors.New("pgrepo: commit rolled back: the transaction had failed")
 
-// begin acquires a connection and starts a transaction on it.
-func begin(ctx context.Context, pool *pgxpool.Pool, h *heads) (*txConn, error) {
+// begin acquires a connection and starts a transaction on it; locked says
+// to read chain heads under their row locks (see txConn.head).
+func begin(ctx context.Context, pool *pgxpool.Pool, h *heads, locked bool) (*txConn, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -62,7 +66,7 @@ func begin(ctx context.Context, pool *pgxpool.Pool, h *heads) (*txConn, error) {
 		conn.Release()
 		return nil, err
 	}
-	return &txConn{conn: conn, heads: h}, nil
+	return &txConn{conn: conn, heads: h, locked: locked}, nil
 }
 
 // flush sends the pending inserts, if any. Once they are in the
@@ -161,21 +165,25 @@ func (c *txConn) releaseLeases() {
 
 // head returns the head of org's chain for the transaction's next append:
 // the one its last append left, the process's cached head (under org's
-// lease), or the head read from the database under its row lock.
+// lease), or the head read from the database under its row lock: always
+// so in a locked transaction, which takes no lease.
 func (c *txConn) head(ctx context.Context, org uuid.UUID) (int64, []byte, error) {
 	a := c.appends[org]
 	if a != nil && a.done {
 		return a.seq, a.hash, nil
 	}
 	if a == nil {
-		l, seq, hash, known := c.heads.acquire(ctx, org)
-		a = &appendState{lease: l}
+		a = &appendState{}
 		if c.appends == nil {
 			c.appends = make(map[uuid.UUID]*appendState)
 		}
 		c.appends[org] = a // so that the transaction's end releases the lease
-		if known {
-			return seq, hash, nil
+		if !c.locked {
+			l, seq, hash, known := c.heads.acquire(ctx, org)
+			a.lease = l
+			if known {
+				return seq, hash, nil
+			}
 		}
 	}
 	h, err := pgdb.New(c).LockAuditHead(ctx, org)
