@@ -1,4 +1,5 @@
--- Back to 000003: the enum CHECKs as IN lists (the table rebuilt again).
+-- Back to 000003: the enum CHECKs as IN lists, the foreign key to orgs back
+-- (the table rebuilt again).
 
 CREATE TABLE audit_events_rebuilt (
     org_id      TEXT    NOT NULL REFERENCES orgs (id),
