@@ -24,8 +24,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.Usage()
 		return usageError{"migrate: missing action (up, down, version or force)"}
 	}
-	rest := fs.Args()[:1]
-	after := fs.Args()[1:]
+	rest, after := []string{fs.Arg(0)}, fs.Args()[1:]
 	// down and force take a number, which may be negative (force -1): it is
 	// the action's argument, not a flag.
 	if action := rest[0]; (action == "down" || action == "force") && len(after) > 0 && actionArg(after[0]) {
