@@ -95,11 +95,7 @@ func (db testDB) tamper(t *testing.T, statements ...stmt) {
 	}
 	defer tx.Rollback()
 	for _, s := range slices.Concat(before, statements, after) {
-		query := s.sql
-		if db.dialect == repo.PostgreSQL {
-			query = numbered(query)
-		}
-		if _, err := tx.ExecContext(ctx, query, s.args...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.in(db.dialect), s.args...); err != nil {
 			t.Fatalf("%s: %v", s.sql, err)
 		}
 	}
@@ -112,6 +108,21 @@ func (db testDB) tamper(t *testing.T, statements ...stmt) {
 // satisfies cond, e.g. scoped(org, "DELETE FROM audit_events", "> 45").
 func scoped(org repo.Org, sql, cond string, args ...any) stmt {
 	return stmt{sql + " WHERE org_id = ? AND seq " + cond, append(args, org.ID.String())}
+}
+
+// in returns the statement with the parameters of dialect d: ? as written
+// for SQLite, $1, $2, ... for PostgreSQL.
+func (s stmt) in(d repo.Dialect) string {
+	if d == repo.PostgreSQL {
+		return numbered(s.sql)
+	}
+	return s.sql
+}
+
+// execRaw runs s on raw, a database/sql handle on a database of dialect d.
+func execRaw(ctx context.Context, raw *sql.DB, d repo.Dialect, s stmt) error {
+	_, err := raw.ExecContext(ctx, s.in(d), s.args...)
+	return err
 }
 
 // numbered turns the ? parameters of a statement into PostgreSQL's $1, $2, ...
@@ -508,14 +519,7 @@ func TestDatabaseHeadGuard(t *testing.T) {
 			org := createOrg(t, db, "acme")
 			recordSamples(t, db, org.ID, 3)
 			h := head(t, db, org.ID)
-			insert := func(s stmt) error {
-				query := s.sql
-				if d == repo.PostgreSQL {
-					query = numbered(query)
-				}
-				_, err := raw.ExecContext(t.Context(), query, s.args...)
-				return err
-			}
+			insert := func(s stmt) error { return execRaw(t.Context(), raw, d, s) }
 			for name, s := range map[string]stmt{
 				"a gap":              forged(org.ID, h.Seq+2, h.Hash),
 				"a taken seq":        forged(org.ID, h.Seq, h.Hash),
@@ -605,13 +609,8 @@ func TestDatabaseEnumChecks(t *testing.T) {
 			org := createOrg(t, db, "acme")
 			insert := func(actorType repo.ActorType, outcome repo.Outcome) error {
 				h := head(t, db, org.ID)
-				s := forged(org.ID, h.Seq+1, h.Hash, func(ev *repo.AuditEvent) { ev.ActorType, ev.Outcome = actorType, outcome })
-				query := s.sql
-				if d == repo.PostgreSQL {
-					query = numbered(query)
-				}
-				_, err := raw.ExecContext(t.Context(), query, s.args...)
-				return err
+				return execRaw(t.Context(), raw, d, forged(org.ID, h.Seq+1, h.Hash,
+					func(ev *repo.AuditEvent) { ev.ActorType, ev.Outcome = actorType, outcome }))
 			}
 			for _, a := range []repo.ActorType{repo.ActorUser, repo.ActorAPIKey, repo.ActorSystem} {
 				for _, o := range []repo.Outcome{repo.OutcomeSuccess, repo.OutcomeDenied} {
