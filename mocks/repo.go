@@ -819,6 +819,21 @@ func (mr *MockAuditEventsMockRecorder) Append(ctx, ev, seal any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Append", reflect.TypeOf((*MockAuditEvents)(nil).Append), ctx, ev, seal)
 }
 
+// Backlog mocks base method.
+func (m *MockAuditEvents) Backlog(ctx context.Context, orgID uuid.UUID) (repo.AuditBacklog, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Backlog", ctx, orgID)
+	ret0, _ := ret[0].(repo.AuditBacklog)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Backlog indicates an expected call of Backlog.
+func (mr *MockAuditEventsMockRecorder) Backlog(ctx, orgID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Backlog", reflect.TypeOf((*MockAuditEvents)(nil).Backlog), ctx, orgID)
+}
+
 // Head mocks base method.
 func (m *MockAuditEvents) Head(ctx context.Context, orgID uuid.UUID) (int64, []byte, error) {
 	m.ctrl.T.Helper()
@@ -848,6 +863,21 @@ func (m *MockAuditEvents) List(ctx context.Context, orgID uuid.UUID, filter repo
 func (mr *MockAuditEventsMockRecorder) List(ctx, orgID, filter, page any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "List", reflect.TypeOf((*MockAuditEvents)(nil).List), ctx, orgID, filter, page)
+}
+
+// SealPending mocks base method.
+func (m *MockAuditEvents) SealPending(ctx context.Context, seal repo.Sealer) (repo.SealReport, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "SealPending", ctx, seal)
+	ret0, _ := ret[0].(repo.SealReport)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// SealPending indicates an expected call of SealPending.
+func (mr *MockAuditEventsMockRecorder) SealPending(ctx, seal any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "SealPending", reflect.TypeOf((*MockAuditEvents)(nil).SealPending), ctx, seal)
 }
 
 // MockStore is a mock of Store interface.

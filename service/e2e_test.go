@@ -55,9 +55,13 @@ func newWorld(t *testing.T, d repo.Dialect) *world {
 	return w
 }
 
-// events lists the org's audit events that f selects.
+// events lists the org's audit events that f selects, once every event
+// is sealed (as a server's sealer would seal them).
 func (w *world) events(f repo.AuditFilter) []repo.AuditEvent {
 	w.t.Helper()
+	if _, err := audit.NewSealer(w.db.AuditEvents(), audit.SealerOptions{}).SealAll(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
 	var all []repo.AuditEvent
 	page := repo.PageRequest{Limit: repo.MaxPageSize}
 	for {

@@ -173,8 +173,9 @@ func (f *fixture) checkEvent(got repo.AuditEvent, want event) {
 			got.OrgID, got.Action, got.TargetType, got.TargetID, got.Outcome, got.ActorType, got.ActorID,
 			f.org.ID, want.action, want.targetType, want.targetID, want.outcome, want.actorType, want.actorID)
 	}
-	if got.RemoteAddr != f.p.RemoteAddr || got.RequestID != f.p.RequestID {
-		f.t.Errorf("event request = %q %q, want %q %q", got.RemoteAddr, got.RequestID, f.p.RemoteAddr, f.p.RequestID)
+	if got.RemoteAddr != f.p.RemoteAddr || got.RequestID != f.p.RequestID || got.APIKeyID != f.p.KeyID {
+		f.t.Errorf("event request = %q %q through key %v, want %q %q through %v",
+			got.RemoteAddr, got.RequestID, got.APIKeyID, f.p.RemoteAddr, f.p.RequestID, f.p.KeyID)
 	}
 	var meta any
 	if err := json.Unmarshal([]byte(got.Metadata), &meta); err != nil {
@@ -187,7 +188,7 @@ func (f *fixture) checkEvent(got repo.AuditEvent, want event) {
 
 // successMeta is the metadata of a successful mutation by the caller.
 func (f *fixture) successMeta(before, after map[string]any) map[string]any {
-	m := map[string]any{"api_key_id": f.p.KeyID}
+	m := map[string]any{}
 	if before != nil {
 		m["before"] = before
 	}

@@ -364,6 +364,7 @@ var reads = []op{
 			}
 			f.db.audit.EXPECT().Head(anything, f.org.ID).Return(int64(0), make([]byte, 32), nil)
 			f.db.audit.EXPECT().List(anything, f.org.ID, anything, anything).Return(repo.Page[repo.AuditEvent]{}, nil)
+			f.db.audit.EXPECT().Backlog(anything, f.org.ID).Return(repo.AuditBacklog{}, nil)
 		},
 	},
 	{

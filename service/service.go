@@ -141,7 +141,7 @@ func (s *Service) authorize(ctx context.Context, p Principal, org repo.Org, a ac
 func (s *Service) recordDenied(ctx context.Context, p Principal, org repo.Org, a action, reason string, denial error) error {
 	ev := s.event(p, org, a)
 	ev.Outcome = repo.OutcomeDenied
-	ev.Metadata = mustJSON(map[string]any{"permission": a.perm, "reason": reason, "api_key_id": p.KeyID})
+	ev.Metadata = mustJSON(map[string]any{"permission": a.perm, "reason": reason})
 	if _, err := audit.RecordDenied(ctx, s.store, ev); err != nil {
 		return err
 	}
@@ -244,9 +244,6 @@ func (s *Service) apply(ctx context.Context, tx repo.Store, p Principal, org rep
 		ev.TargetID = c.targetID
 	}
 	meta := map[string]any{}
-	if p.KeyID != uuid.Nil {
-		meta["api_key_id"] = p.KeyID
-	}
 	if c.before != nil {
 		meta["before"] = c.before
 	}
@@ -268,7 +265,7 @@ func (s *Service) event(p Principal, org repo.Org, a action) repo.AuditEvent {
 	ev := repo.AuditEvent{
 		OrgID: org.ID, Action: a.name, TargetType: a.targetType, TargetID: a.targetID,
 		Outcome: repo.OutcomeSuccess, RemoteAddr: p.RemoteAddr, RequestID: p.RequestID,
-		ActorType: repo.ActorUser, ActorID: p.UserID.String(),
+		ActorType: repo.ActorUser, ActorID: p.UserID.String(), APIKeyID: p.KeyID,
 	}
 	if p.UserID == uuid.Nil {
 		ev.ActorType, ev.ActorID = repo.ActorSystem, "strata"

@@ -183,7 +183,7 @@ func TestDeniedIsAuditedAndForbidden(t *testing.T) {
 			check := f.expectCheck(m.perm, m.scope(f), false).After(f.expectOrg())
 			f.expectInTx(f.store, nil).After(check)
 			f.expectAppend(event{action: m.action, targetType: m.targetType, targetID: m.target(f), outcome: repo.OutcomeDenied,
-				meta: map[string]any{"permission": m.perm, "reason": "no org-wide binding of the user grants the permission", "api_key_id": f.p.KeyID}})
+				meta: map[string]any{"permission": m.perm, "reason": "no org-wide binding of the user grants the permission"}})
 			err := m.call(f)
 			if !errors.Is(err, repo.ErrForbidden) {
 				t.Fatalf("err = %v, want ErrForbidden", err)

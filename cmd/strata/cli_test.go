@@ -32,7 +32,7 @@ func TestBootstrapThenAuditVerifyAndExport(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "intact") {
 		t.Fatalf("verify: exit %d, %q %q", code, out, errOut)
 	}
-	for format, wantFirst := range map[string]string{"jsonl": `{"org_id":`, "csv": "org_id,seq,"} {
+	for format, wantFirst := range map[string]string{"jsonl": `{"format":2,"org_id":`, "csv": "org_id,seq,"} {
 		out, errOut, code = runStrata(t, "audit", "export", "--db", dbURL, "--org", "acme", "--format", format)
 		if code != 0 || !strings.HasPrefix(out, wantFirst) {
 			t.Errorf("export %s: exit %d, %q %q", format, code, out, errOut)

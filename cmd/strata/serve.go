@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/internal/httpapi"
 	"github.com/strata-go/strata/repo"
@@ -63,6 +64,8 @@ type Server struct {
 	http      *http.Server
 	listener  net.Listener
 	stopWatch context.CancelFunc // ends the policy watcher, if any
+	sealer    *audit.Sealer
+	stopSeal  func() // stops the sealer once it sealed what is pending
 }
 
 // OpenServer opens the database (migrating it as configured), bootstraps an
@@ -85,6 +88,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		s.stopWatch = stop
 		go authz.Watch(watchCtx, pg.PolicyWatcher(pgrepo.PolicyWatcherOptions{Logger: log}))
 	}
+	s.startSealer()
 	svc := service.New(db, authz, service.Options{})
 	if err := s.bootstrap(ctx, svc, stdout); err != nil {
 		s.Close()
@@ -96,7 +100,7 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           withRequestTimeout(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, ExtraMetrics: strata.Metrics(db), RateLimit: cfg.RateLimit}), cfg.RequestTimeout),
+		Handler:           withRequestTimeout(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, ExtraMetrics: s.metrics, RateLimit: cfg.RateLimit}), cfg.RequestTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -104,6 +108,33 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// startSealer runs the audit sealer in the background: on PostgreSQL it
+// seals the events that the server's transactions (woken by each commit)
+// and other processes queue, and at start whatever an earlier process
+// left; on SQLite it finds nothing to do.
+func (s *Server) startSealer() {
+	opts := audit.SealerOptions{Log: s.log}
+	if pg, ok := s.db.(*pgrepo.DB); ok {
+		opts.Wake = pg.Queued()
+	}
+	s.sealer = audit.NewSealer(s.db.AuditEvents(), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.sealer.Run(ctx)
+	}()
+	s.stopSeal = func() { cancel(); <-done }
+}
+
+// metrics writes the database's and the sealer's metrics for /metrics.
+func (s *Server) metrics(w io.Writer) {
+	if m := strata.Metrics(s.db); m != nil {
+		m(w)
+	}
+	s.sealer.WriteMetrics(w)
 }
 
 // bootstrap gives an empty database its first org and owner, and prints the
@@ -190,10 +221,14 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close stops background work and releases the database.
+// Close stops background work (the sealer seals what is pending first) and
+// releases the database.
 func (s *Server) Close() error {
 	if s.stopWatch != nil {
 		s.stopWatch()
+	}
+	if s.stopSeal != nil {
+		s.stopSeal()
 	}
 	return s.db.Close()
 }

@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.auditTimeSpanStmt, err = db.PrepareContext(ctx, auditTimeSpan); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditTimeSpan: %w", err)
+	}
 	if q.bumpPolicyVersionStmt, err = db.PrepareContext(ctx, bumpPolicyVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query BumpPolicyVersion: %w", err)
 	}
@@ -111,6 +114,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.importProjectsStmt, err = db.PrepareContext(ctx, importProjects); err != nil {
 		return nil, fmt.Errorf("error preparing query ImportProjects: %w", err)
 	}
+	if q.insertAuditBlockStmt, err = db.PrepareContext(ctx, insertAuditBlock); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertAuditBlock: %w", err)
+	}
 	if q.insertAuditEventStmt, err = db.PrepareContext(ctx, insertAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertAuditEvent: %w", err)
 	}
@@ -147,6 +153,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockAuditHeadStmt, err = db.PrepareContext(ctx, lockAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query LockAuditHead: %w", err)
 	}
+	if q.moveAuditHeadStmt, err = db.PrepareContext(ctx, moveAuditHead); err != nil {
+		return nil, fmt.Errorf("error preparing query MoveAuditHead: %w", err)
+	}
 	if q.revokeAPIKeyStmt, err = db.PrepareContext(ctx, revokeAPIKey); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeAPIKey: %w", err)
 	}
@@ -167,6 +176,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.auditTimeSpanStmt != nil {
+		if cerr := q.auditTimeSpanStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditTimeSpanStmt: %w", cerr)
+		}
+	}
 	if q.bumpPolicyVersionStmt != nil {
 		if cerr := q.bumpPolicyVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing bumpPolicyVersionStmt: %w", cerr)
@@ -312,6 +326,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing importProjectsStmt: %w", cerr)
 		}
 	}
+	if q.insertAuditBlockStmt != nil {
+		if cerr := q.insertAuditBlockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertAuditBlockStmt: %w", cerr)
+		}
+	}
 	if q.insertAuditEventStmt != nil {
 		if cerr := q.insertAuditEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertAuditEventStmt: %w", cerr)
@@ -370,6 +389,11 @@ func (q *Queries) Close() error {
 	if q.lockAuditHeadStmt != nil {
 		if cerr := q.lockAuditHeadStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.moveAuditHeadStmt != nil {
+		if cerr := q.moveAuditHeadStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing moveAuditHeadStmt: %w", cerr)
 		}
 	}
 	if q.revokeAPIKeyStmt != nil {
@@ -436,6 +460,7 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                        DBTX
 	tx                        *sql.Tx
+	auditTimeSpanStmt         *sql.Stmt
 	bumpPolicyVersionStmt     *sql.Stmt
 	countOrgWideBindingsStmt  *sql.Stmt
 	createAPIKeyStmt          *sql.Stmt
@@ -465,6 +490,7 @@ type Queries struct {
 	getUserStmt               *sql.Stmt
 	getUserByEmailStmt        *sql.Stmt
 	importProjectsStmt        *sql.Stmt
+	insertAuditBlockStmt      *sql.Stmt
 	insertAuditEventStmt      *sql.Stmt
 	listAPIKeysStmt           *sql.Stmt
 	listAuditEventsAscStmt    *sql.Stmt
@@ -477,6 +503,7 @@ type Queries struct {
 	listRoleBindingsStmt      *sql.Stmt
 	listRolesStmt             *sql.Stmt
 	lockAuditHeadStmt         *sql.Stmt
+	moveAuditHeadStmt         *sql.Stmt
 	revokeAPIKeyStmt          *sql.Stmt
 	updateOrgStmt             *sql.Stmt
 	updateProjectStmt         *sql.Stmt
@@ -488,6 +515,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                        tx,
 		tx:                        tx,
+		auditTimeSpanStmt:         q.auditTimeSpanStmt,
 		bumpPolicyVersionStmt:     q.bumpPolicyVersionStmt,
 		countOrgWideBindingsStmt:  q.countOrgWideBindingsStmt,
 		createAPIKeyStmt:          q.createAPIKeyStmt,
@@ -517,6 +545,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getUserStmt:               q.getUserStmt,
 		getUserByEmailStmt:        q.getUserByEmailStmt,
 		importProjectsStmt:        q.importProjectsStmt,
+		insertAuditBlockStmt:      q.insertAuditBlockStmt,
 		insertAuditEventStmt:      q.insertAuditEventStmt,
 		listAPIKeysStmt:           q.listAPIKeysStmt,
 		listAuditEventsAscStmt:    q.listAuditEventsAscStmt,
@@ -529,6 +558,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listRoleBindingsStmt:      q.listRoleBindingsStmt,
 		listRolesStmt:             q.listRolesStmt,
 		lockAuditHeadStmt:         q.lockAuditHeadStmt,
+		moveAuditHeadStmt:         q.moveAuditHeadStmt,
 		revokeAPIKeyStmt:          q.revokeAPIKeyStmt,
 		updateOrgStmt:             q.updateOrgStmt,
 		updateProjectStmt:         q.updateProjectStmt,

@@ -168,9 +168,19 @@ func (w *world) next() int {
 	return w.seq
 }
 
-// head is the org's last audit sequence number.
+// seal seals the events the database has pending (PostgreSQL), as a
+// server's sealer would.
+func (w *world) seal() {
+	w.t.Helper()
+	if _, err := audit.NewSealer(w.db.AuditEvents(), audit.SealerOptions{}).SealAll(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// head is the org's last audit sequence number, once everything is sealed.
 func (w *world) head(orgID uuid.UUID) int64 {
 	w.t.Helper()
+	w.seal()
 	seq, _, err := w.db.AuditEvents().Head(w.ctx, orgID)
 	if err != nil {
 		w.t.Fatal(err)
@@ -182,6 +192,7 @@ func (w *world) head(orgID uuid.UUID) int64 {
 // newest first.
 func (w *world) eventsSince(orgID uuid.UUID, seq int64) []repo.AuditEvent {
 	w.t.Helper()
+	w.seal()
 	page, err := w.db.AuditEvents().List(w.ctx, orgID, repo.AuditFilter{Descending: true}, repo.PageRequest{Limit: 50})
 	if err != nil {
 		w.t.Fatal(err)

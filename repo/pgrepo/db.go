@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -76,7 +77,8 @@ func New(pool *pgxpool.Pool, opts Options) *DB {
 	if reader == nil {
 		reader = pool
 	}
-	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), heads: newHeads()}
+	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), queued: make(chan struct{}, 1),
+		chains: new(sync.Map), sealer: &sealerPool{primary: pool}}
 	return &DB{Store: s, pool: pool}
 }
 
@@ -109,6 +111,11 @@ func NewCluster(c *pgscale.Cluster, opts Options) *DB {
 	return db
 }
 
+// Queued returns a channel that receives a value after a transaction that
+// queued audit events commits (values are dropped while one waits unread):
+// the wake-up of a sealer running against this DB (audit.SealerOptions).
+func (db *DB) Queued() <-chan struct{} { return db.Store.queued }
+
 // Cluster returns the replica router's cluster, or nil for a DB opened
 // without one.
 func (db *DB) Cluster() *pgscale.Cluster { return db.cluster }
@@ -133,12 +140,48 @@ func (db *DB) Ping(ctx context.Context) error { return mapErr(db.pool.Ping(ctx),
 
 // Close closes every connection of the pool (of every pool, with a cluster).
 func (db *DB) Close() error {
+	db.sealer.close()
 	if db.cluster != nil {
 		db.cluster.Close()
 		return nil
 	}
 	db.pool.Close()
 	return nil
+}
+
+// sealerPool is the one connection SealPending runs on, opened on first
+// use with the primary pool's configuration: a sealer that had to wait for
+// one of the pool's connections would wait longest exactly when requests
+// keep them all busy, and its wait is every event's seal delay.
+type sealerPool struct {
+	primary *pgxpool.Pool
+	mu      sync.Mutex
+	pool    *pgxpool.Pool
+}
+
+// get returns the sealer's pool, opening it if need be.
+func (p *sealerPool) get(ctx context.Context) (*pgxpool.Pool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pool != nil {
+		return p.pool, nil
+	}
+	cfg := p.primary.Config()
+	cfg.MaxConns, cfg.MinConns = 1, 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.pool = pool
+	return pool, nil
+}
+
+func (p *sealerPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pool != nil {
+		p.pool.Close()
+	}
 }
 
 // Store implements repo.Store on PostgreSQL, either on the pool (each call on
@@ -149,7 +192,13 @@ type Store struct {
 	w     *pgdb.Queries // writes: the pool, or the transaction
 	r     *pgdb.Queries // reads: the reader, or the transaction
 	tx    *txConn       // non-nil inside InTx
-	heads *heads        // the DB's cache of audit chain heads
+	// queued is signaled (without blocking) after each commit of a
+	// transaction that queued audit events; see DB.Queued.
+	queued chan struct{}
+	// chains holds the IDs of the orgs known to have an audit chain, as
+	// keys (see knownOrg); shared by the DB and its transactions.
+	chains *sync.Map
+	sealer *sealerPool // the connection SealPending runs on
 	// cluster, outside transactions of a DB with replicas, records the
 	// consistency token of each committed transaction.
 	cluster *pgscale.Cluster
@@ -186,21 +235,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	// A run after the first reads its chain heads under their row locks, not
-	// from the cache: the cache may have been refilled since the refusal
-	// that made the run fail, and be stale again (another process appending
-	// to the same org), run after run.
-	runs := 0
-	return s.retry.Do(ctx, func() error {
-		runs++
-		return s.runTx(ctx, fn, runs > 1)
-	})
+	return s.retry.Do(ctx, func() error { return s.runTx(ctx, s.pool, fn) })
 }
 
-// runTx runs fn once in a transaction of its own; locked says to read the
-// chain heads it appends to under their row locks (see txConn.head).
-func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error, locked bool) (err error) {
-	tx, err := begin(ctx, s.pool, s.heads, locked)
+// runTx runs fn once in a transaction of its own, on a connection of pool.
+func (s *Store) runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx repo.Store) error) (err error) {
+	tx, err := begin(ctx, pool)
 	if err != nil {
 		return mapErr(err, "transaction")
 	}
@@ -209,11 +249,20 @@ func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error, locked 
 	// the one to report.
 	defer tx.rollback(ctx)
 	q := pgdb.New(tx)
-	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, heads: s.heads}); err != nil {
+	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, queued: s.queued, chains: s.chains, sealer: s.sealer}); err != nil {
 		return err
 	}
 	if err := tx.commit(ctx); err != nil {
 		return mapErr(err, "transaction")
+	}
+	for _, org := range tx.chains {
+		s.chains.Store(org, struct{}{})
+	}
+	if tx.queued {
+		select {
+		case s.queued <- struct{}{}:
+		default: // the sealer has a wake-up waiting already
+		}
 	}
 	if s.cluster != nil {
 		s.cluster.RecordToken(ctx)

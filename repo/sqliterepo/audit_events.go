@@ -2,16 +2,19 @@ package sqliterepo
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
+	"github.com/strata-go/strata/internal/auditrow"
 	"github.com/strata-go/strata/repo"
 )
 
-// auditEvents implements repo.AuditEvents.
+// auditEvents implements repo.AuditEvents. The writer seals each event in
+// the transaction that records it (see chains), so nothing is ever pending.
 type auditEvents struct{ s *store }
 
 func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
@@ -27,12 +30,27 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 		})
 		return out, err
 	}
-	// The writer connection's transaction (BEGIN IMMEDIATE) serializes
-	// appends; the group knows the org's head (see chains).
 	return r.s.g.append(ctx, &r.s.db.w, ev, seal)
 }
 
+// SealPending has nothing to seal: Append seals.
+func (r auditEvents) SealPending(context.Context, repo.Sealer) (repo.SealReport, error) {
+	return repo.SealReport{SealedAt: time.Now()}, nil
+}
+
+// Backlog is always empty: Append seals.
+func (r auditEvents) Backlog(context.Context, uuid.UUID) (repo.AuditBacklog, error) {
+	return repo.AuditBacklog{}, nil
+}
+
 func (r auditEvents) Head(ctx context.Context, orgID uuid.UUID) (int64, []byte, error) {
+	if r.s.inTx {
+		// The group moves head rows as it commits: until then the cache
+		// has them, with its members' appends.
+		if h, ok := r.s.db.w.chains.heads[orgID]; ok {
+			return h.Seq, h.Hash, nil
+		}
+	}
 	head, err := r.s.read.GetAuditHead(ctx, orgID)
 	if err != nil {
 		return 0, nil, mapErr(err, "org")
@@ -49,21 +67,68 @@ func (r auditEvents) List(ctx context.Context, orgID uuid.UUID, f repo.AuditFilt
 		return repo.Page[repo.AuditEvent]{}, err
 	}
 	p := sqlitedb.ListAuditEventsAscParams{
-		OrgID: orgID, CursorSeq: cursor,
-		ActorID: optional(f.ActorID), Action: optional(f.Action), TargetType: optional(f.TargetType),
-		TargetID: optional(f.TargetID), Outcome: optional(string(f.Outcome)),
+		OrgID: orgID, CursorSeq: cursor, Lo: 1, Hi: math.MaxInt64,
+		Action: optional(f.Action), TargetType: optional(f.TargetType),
 		Since: boundary(f.Since), Until: boundary(f.Until),
 		Lim: int64(size) + 1,
 	}
-	var rows []sqlitedb.AuditEvent
+	if f.ActorID != "" {
+		p.ActorID = auditrow.Ref(f.ActorID)
+	}
+	if f.TargetID != "" {
+		p.TargetID = auditrow.Ref(f.TargetID)
+	}
+	if f.Outcome != "" {
+		code := int64(auditrow.OutcomeCode(f.Outcome))
+		p.Outcome = &code
+	}
+	if p.Since != nil || p.Until != nil {
+		span, err := r.s.read.AuditTimeSpan(ctx, sqlitedb.AuditTimeSpanParams{
+			OrgID: orgID, Since: valueOr(p.Since, math.MinInt64), Until: valueOr(p.Until, math.MaxInt64)})
+		if err != nil {
+			return repo.Page[repo.AuditEvent]{}, mapErr(err, "audit events")
+		}
+		p.Lo, p.Hi = span.Lo, span.Hi
+	}
+	var rows []sqlitedb.ListAuditEventsAscRow
 	if f.Descending {
-		rows, err = r.s.read.ListAuditEventsDesc(ctx, sqlitedb.ListAuditEventsDescParams(p))
+		var desc []sqlitedb.ListAuditEventsDescRow
+		desc, err = r.s.read.ListAuditEventsDesc(ctx, sqlitedb.ListAuditEventsDescParams(p))
+		rows = make([]sqlitedb.ListAuditEventsAscRow, len(desc))
+		for i, row := range desc {
+			rows[i] = sqlitedb.ListAuditEventsAscRow(row)
+		}
 	} else {
 		rows, err = r.s.read.ListAuditEventsAsc(ctx, p)
 	}
-	return toPage("audit_events", size, rows, err, toAuditEvent, func(ev repo.AuditEvent) string {
+	return toPage("audit_events", size, rows, err, func(row sqlitedb.ListAuditEventsAscRow) (repo.AuditEvent, error) {
+		return toAuditEvent(orgID, row)
+	}, func(ev repo.AuditEvent) string {
 		return strconv.FormatInt(ev.Seq, 10)
 	})
+}
+
+// toAuditEvent converts a stored event of org's chain.
+func toAuditEvent(org uuid.UUID, r sqlitedb.ListAuditEventsAscRow) (repo.AuditEvent, error) {
+	ev := repo.AuditEvent{
+		OrgID: org, Seq: r.Seq, OccurredAt: fromMicros(r.OccurredAt), Format: int(r.Format),
+		ActorID: auditrow.Text(r.ActorID), Action: r.Action, TargetType: r.TargetType,
+		TargetID: auditrow.Text(r.TargetID), Metadata: r.Metadata, RemoteAddr: r.RemoteAddr,
+		RequestID: r.RequestID, PrevHash: r.PrevHash, Hash: r.Hash,
+	}
+	id, err := uuid.FromBytes(r.ID)
+	if err != nil {
+		return ev, err
+	}
+	ev.ID = id
+	if ev.APIKeyID, err = auditrow.RefUUID(r.ApiKeyID); err != nil {
+		return ev, err
+	}
+	if ev.ActorType, err = auditrow.ActorType(r.ActorType); err != nil {
+		return ev, err
+	}
+	ev.Outcome, err = auditrow.Outcome(r.Outcome)
+	return ev, err
 }
 
 // optional returns nil for "" (no filter) and &s otherwise.
@@ -74,16 +139,25 @@ func optional(s string) *string {
 	return &s
 }
 
-// boundary formats a Since or Until filter: nil for the zero time (no
-// filter), else t rounded up to the microsecond, the stored precision, so
-// that "at or after t" and "before t" hold exactly for stored times.
-func boundary(t time.Time) *string {
+// valueOr returns *p, or def when p is nil.
+func valueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// boundary returns a Since or Until filter as stored, in microseconds since
+// 1970: nil for the zero time (no filter), else t rounded up to the
+// microsecond, the stored precision, so that "at or after t" and "before
+// t" hold exactly for stored times.
+func boundary(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
 	if tr := t.Truncate(time.Microsecond); tr.Before(t) {
 		t = tr.Add(time.Microsecond)
 	}
-	s := formatTime(t)
-	return &s
+	us := t.UnixMicro()
+	return &us
 }

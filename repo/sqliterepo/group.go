@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
+	"github.com/strata-go/strata/internal/auditrow"
 	"github.com/strata-go/strata/repo"
 )
 
@@ -52,7 +53,7 @@ type writer struct {
 	// commits counts the groups committed, members the transactions in
 	// them: their ratio is the mean group size.
 	commits, members atomic.Uint64
-	// staleHeads counts the appends the head guard refused against a
+	// staleHeads counts the appends the primary key refused against a
 	// cached chain head, read again from the database (see chains).
 	staleHeads atomic.Uint64
 }
@@ -66,9 +67,12 @@ type group struct {
 	broken  bool // the transaction can no longer commit
 	// before holds, for each org whose audit chain head the running member
 	// moved, the head as it was before (nil: not cached), to undo them.
-	before map[uuid.UUID]*chainHead
-	done   chan struct{}
-	err    error // the COMMIT's outcome, once done is closed
+	before map[uuid.UUID]*auditrow.Head
+	// dirty holds the orgs whose head rows the group must move before it
+	// commits (see chains).
+	dirty map[uuid.UUID]bool
+	done  chan struct{}
+	err   error // the COMMIT's outcome, once done is closed
 }
 
 // errGroupFailed is what the members of a group that could not commit get.
@@ -137,10 +141,14 @@ func (w *writer) handOn() {
 	next <- true
 }
 
-// finish commits the group, or rolls it back when it is broken, releases
-// its members and reports whether it committed.
+// finish moves the audit chain heads the group's members left and commits
+// the group, or rolls it back when it is broken; it releases its members and
+// reports whether it committed.
 func (g *group) finish(c *chains) bool {
 	defer close(g.done)
+	if !g.broken && g.writeHeads(c) != nil {
+		g.broken = true
+	}
 	if g.broken {
 		_ = g.tx.Rollback()
 		c.forget()

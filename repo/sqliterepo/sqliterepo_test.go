@@ -293,26 +293,27 @@ func TestTimes(t *testing.T) {
 			t.Errorf("event %d: OccurredAt %v, want %v", i, ev.OccurredAt, want)
 		}
 	}
-	// The stored text sorts like the times.
+	// Audit events store microseconds since 1970 (migration 000005), which
+	// sort like the times.
 	rows, err := db.Reader().QueryContext(ctx, "SELECT occurred_at FROM audit_events ORDER BY occurred_at")
 	check(t, err)
 	defer rows.Close()
-	var stored []string
+	var stored []int64
 	for rows.Next() {
-		var s string
-		check(t, rows.Scan(&s))
-		stored = append(stored, s)
+		var us int64
+		check(t, rows.Scan(&us))
+		stored = append(stored, us)
 	}
 	check(t, rows.Err())
-	want := []string{
-		"0009-01-01T00:00:00.000001Z",
-		"2024-02-29T23:59:58.999999Z",
-		"2024-02-29T23:59:59.000000Z",
-		"2024-02-29T23:59:59.999999Z",
-		"2024-03-01T00:00:00.000000Z",
+	want := []int64{
+		time.Date(9, 1, 1, 0, 0, 0, 1000, time.UTC).UnixMicro(),
+		time.Date(2024, 2, 29, 23, 59, 58, 999_999_000, time.UTC).UnixMicro(),
+		time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC).UnixMicro(),
+		time.Date(2024, 2, 29, 23, 59, 59, 999_999_000, time.UTC).UnixMicro(),
+		time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC).UnixMicro(),
 	}
 	if !slices.Equal(stored, want) {
-		t.Errorf("stored times %q, want %q", stored, want)
+		t.Errorf("stored times %v, want %v", stored, want)
 	}
 	// Since is inclusive and Until exclusive, at microsecond precision.
 	filtered, err := db.AuditEvents().List(ctx, org.ID, repo.AuditFilter{
