@@ -108,31 +108,33 @@ type APIKeys interface {
 // Recording an event and sealing it are two steps. Append records the event
 // in the transaction of the change it records, so that it commits if and
 // only if the change does, and takes no lock another writer of the org
-// needs. Sealing gives the event its place in the chain: the next sequence
-// number, the previous event's hash, and its own hash. Where it happens is
-// the adapter's choice: SQLite's single writer seals each event in its own
-// transaction, before the commit; PostgreSQL queues it, and SealPending
-// (called by a sealer in the background, see the audit package) seals it
-// after the commit. Either way every committed event is sealed exactly once,
-// in one place of its org's chain, and List, Head and exports show sealed
-// events only; Backlog counts the others.
+// needs. SealPending, called by a sealer in the background (see the audit
+// package), seals what committed: the event gets its place in the chain
+// (the next sequence number, the previous event's hash, its own hash) and
+// the org's head moves over it. How the work splits is the adapter's:
+// PostgreSQL queues the event and does both after the commit; SQLite's
+// single writer links the event into the chain in its transaction and only
+// moves the head after. Either way every committed event is sealed exactly
+// once, in one place of its org's chain; List, Head and exports show sealed
+// events only, and Backlog counts the others.
 type AuditEvents interface {
 	// Append records ev in the caller's transaction (run it inside the
 	// transaction of the change it records). It fills in an empty ID,
 	// OccurredAt and Metadata and sets Format to AuditFormat. When the
-	// adapter seals in the transaction, it calls seal with Seq and PrevHash
-	// filled in and returns the event sealed; otherwise the event is
-	// returned unsealed (Seq 0) and sealed after the commit with the Sealer
-	// given to SealPending.
+	// adapter links the event into its chain in the transaction, it calls
+	// seal with Seq and PrevHash filled in and returns the event with them
+	// and its Hash; otherwise it returns it with Seq 0, and SealPending
+	// calls the Sealer given to it. Either way the event is not sealed
+	// until SealPending moved the head over it.
 	Append(ctx context.Context, ev AuditEvent, seal Sealer) (AuditEvent, error)
 	// SealPending seals, in one transaction, a bounded batch of the events
 	// committed and not yet sealed: the oldest ones of orgs that no other
 	// process is sealing at the same moment. It returns what it sealed; with
 	// nothing pending (or everything pending being sealed elsewhere) it
-	// seals nothing. An adapter that seals in Append has nothing to do.
+	// seals nothing.
 	SealPending(ctx context.Context, seal Sealer) (SealReport, error)
-	// Backlog reports the org's committed events not yet sealed, or every
-	// org's when orgID is uuid.Nil.
+	// Backlog reports the org's committed events not yet sealed (not
+	// covered by its head), or every org's when orgID is uuid.Nil.
 	Backlog(ctx context.Context, orgID uuid.UUID) (AuditBacklog, error)
 	// Head returns the org's last sealed sequence number and hash (0 and 32
 	// zero bytes for an empty chain).

@@ -116,8 +116,8 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 // left; on SQLite it finds nothing to do.
 func (s *Server) startSealer() {
 	opts := audit.SealerOptions{Log: s.log}
-	if pg, ok := s.db.(*pgrepo.DB); ok {
-		opts.Wake = pg.Queued()
+	if q, ok := s.db.(interface{ Queued() <-chan struct{} }); ok {
+		opts.Wake = q.Queued()
 	}
 	s.sealer = audit.NewSealer(s.db.AuditEvents(), opts)
 	ctx, cancel := context.WithCancel(context.Background())

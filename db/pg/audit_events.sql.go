@@ -12,6 +12,65 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditBacklog = `-- name: AuditBacklog :one
+SELECT b.id, b.occurred_at, count(*) OVER () AS pending FROM (
+    SELECT p.id, p.occurred_at FROM audit_pending p WHERE p.org_id = $1
+    UNION ALL
+    SELECT e.id, e.occurred_at FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE h.org_id = $1 AND e.seq > h.seq
+) AS b
+ORDER BY b.occurred_at, b.id
+LIMIT 1
+`
+
+type AuditBacklogRow struct {
+	ID         uuid.UUID
+	OccurredAt time.Time
+	Pending    int64
+}
+
+// The org's events not yet covered by its head: queued ones, and any in
+// the chain past the head (which only someone writing the table behind
+// the sealer's back could put there). The oldest, with their number; no
+// row when there is none.
+func (q *Queries) AuditBacklog(ctx context.Context, orgID uuid.UUID) (AuditBacklogRow, error) {
+	row := q.db.QueryRow(ctx, auditBacklog, orgID)
+	var i AuditBacklogRow
+	err := row.Scan(&i.ID, &i.OccurredAt, &i.Pending)
+	return i, err
+}
+
+const auditBacklogAll = `-- name: AuditBacklogAll :one
+SELECT b.org_id, b.id, b.occurred_at, count(*) OVER () AS pending FROM (
+    SELECT p.org_id, p.id, p.occurred_at FROM audit_pending p
+    UNION ALL
+    SELECT h.org_id, e.id, e.occurred_at FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE e.seq > h.seq
+) AS b
+ORDER BY b.occurred_at, b.id
+LIMIT 1
+`
+
+type AuditBacklogAllRow struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	OccurredAt time.Time
+	Pending    int64
+}
+
+// AuditBacklog, every org's: the oldest event and its org.
+func (q *Queries) AuditBacklogAll(ctx context.Context) (AuditBacklogAllRow, error) {
+	row := q.db.QueryRow(ctx, auditBacklogAll)
+	var i AuditBacklogAllRow
+	err := row.Scan(
+		&i.OrgID,
+		&i.ID,
+		&i.OccurredAt,
+		&i.Pending,
+	)
+	return i, err
+}
+
 const auditTimeSpan = `-- name: AuditTimeSpan :one
 SELECT CAST(coalesce(min(lo), 0) AS bigint) AS lo, CAST(coalesce(max(hi), 0) AS bigint) AS hi FROM (
     SELECT b.block * 1024 + 1 AS lo, b.block * 1024 + 1024 AS hi
@@ -72,7 +131,7 @@ type InsertAuditBlockParams struct {
 	MaxAt time.Time
 }
 
-// Records the time range of a block of 1024 events the sealer completed.
+// Records the time range of a block of 1024 events, once complete.
 func (q *Queries) InsertAuditBlock(ctx context.Context, arg InsertAuditBlockParams) error {
 	_, err := q.db.Exec(ctx, insertAuditBlock,
 		arg.Chain,
@@ -88,23 +147,21 @@ SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = $1)
-  AND e.seq > $2 AND e.seq >= $3 AND e.seq <= $4
-  AND ($5::bytea IS NULL OR e.actor_id = $5)
-  AND ($6::text IS NULL OR e.action = $6)
-  AND ($7::text IS NULL OR e.target_type = $7)
-  AND ($8::bytea IS NULL OR e.target_id = $8)
-  AND ($9::smallint IS NULL OR e.outcome = $9)
-  AND ($10::timestamptz IS NULL OR e.occurred_at >= $10)
-  AND ($11::timestamptz IS NULL OR e.occurred_at < $11)
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = $1 AND +e.seq <= h.seq AND e.seq >= $2 AND e.seq <= $3
+  AND ($4::bytea IS NULL OR e.actor_id = $4)
+  AND ($5::text IS NULL OR e.action = $5)
+  AND ($6::text IS NULL OR e.target_type = $6)
+  AND ($7::bytea IS NULL OR e.target_id = $7)
+  AND ($8::smallint IS NULL OR e.outcome = $8)
+  AND ($9::timestamptz IS NULL OR e.occurred_at >= $9)
+  AND ($10::timestamptz IS NULL OR e.occurred_at < $10)
 ORDER BY e.seq
-LIMIT $12
+LIMIT $11
 `
 
 type ListAuditEventsAscParams struct {
 	OrgID      uuid.UUID
-	CursorSeq  int64
 	Lo         int64
 	Hi         int64
 	ActorID    []byte
@@ -136,12 +193,13 @@ type ListAuditEventsAscRow struct {
 	PrevHash   []byte
 }
 
-// A page of the org's sealed events, oldest first, after cursor_seq and
-// within [lo, hi]; each with the hash of the event before it.
+// A page of the org's sealed events (up to its head), oldest first, within
+// [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
+// so that the scan starts where the page does; the unary + keeps SQLite from
+// starting at the head instead); each with the hash of the event before it.
 func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAscParams) ([]ListAuditEventsAscRow, error) {
 	rows, err := q.db.Query(ctx, listAuditEventsAsc,
 		arg.OrgID,
-		arg.CursorSeq,
 		arg.Lo,
 		arg.Hi,
 		arg.ActorID,
@@ -193,23 +251,21 @@ SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = $1)
-  AND e.seq < $2 AND e.seq >= $3 AND e.seq <= $4
-  AND ($5::bytea IS NULL OR e.actor_id = $5)
-  AND ($6::text IS NULL OR e.action = $6)
-  AND ($7::text IS NULL OR e.target_type = $7)
-  AND ($8::bytea IS NULL OR e.target_id = $8)
-  AND ($9::smallint IS NULL OR e.outcome = $9)
-  AND ($10::timestamptz IS NULL OR e.occurred_at >= $10)
-  AND ($11::timestamptz IS NULL OR e.occurred_at < $11)
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = $1 AND +e.seq <= h.seq AND e.seq >= $2 AND e.seq <= $3
+  AND ($4::bytea IS NULL OR e.actor_id = $4)
+  AND ($5::text IS NULL OR e.action = $5)
+  AND ($6::text IS NULL OR e.target_type = $6)
+  AND ($7::bytea IS NULL OR e.target_id = $7)
+  AND ($8::smallint IS NULL OR e.outcome = $8)
+  AND ($9::timestamptz IS NULL OR e.occurred_at >= $9)
+  AND ($10::timestamptz IS NULL OR e.occurred_at < $10)
 ORDER BY e.seq DESC
-LIMIT $12
+LIMIT $11
 `
 
 type ListAuditEventsDescParams struct {
 	OrgID      uuid.UUID
-	CursorSeq  int64
 	Lo         int64
 	Hi         int64
 	ActorID    []byte
@@ -241,11 +297,10 @@ type ListAuditEventsDescRow struct {
 	PrevHash   []byte
 }
 
-// ListAuditEventsAsc, newest first, before cursor_seq.
+// ListAuditEventsAsc, newest first.
 func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDescParams) ([]ListAuditEventsDescRow, error) {
 	rows, err := q.db.Query(ctx, listAuditEventsDesc,
 		arg.OrgID,
-		arg.CursorSeq,
 		arg.Lo,
 		arg.Hi,
 		arg.ActorID,
@@ -305,9 +360,9 @@ type MoveAuditHeadParams struct {
 	Chain      int32
 }
 
-// Moves a head the sealer holds to the last event it sealed, with the time
-// range of the block that event is in (the migration's trigger refuses a
-// head that goes back, or that names no such event).
+// Moves a head to the last event sealed, with the time range of the block
+// that event is in (the migration's trigger refuses a head that goes back,
+// or that names no such event).
 func (q *Queries) MoveAuditHead(ctx context.Context, arg MoveAuditHeadParams) error {
 	_, err := q.db.Exec(ctx, moveAuditHead,
 		arg.Seq,

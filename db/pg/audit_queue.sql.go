@@ -12,55 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const auditBacklog = `-- name: AuditBacklog :one
-SELECT id, occurred_at, count(*) OVER () AS pending FROM audit_pending
-WHERE org_id = $1
-ORDER BY id
-LIMIT 1
-`
-
-type AuditBacklogRow struct {
-	ID         uuid.UUID
-	OccurredAt time.Time
-	Pending    int64
-}
-
-// The org's oldest pending event (by ID, a UUIDv7), with the number of its
-// pending events; no row when none is pending.
-func (q *Queries) AuditBacklog(ctx context.Context, orgID uuid.UUID) (AuditBacklogRow, error) {
-	row := q.db.QueryRow(ctx, auditBacklog, orgID)
-	var i AuditBacklogRow
-	err := row.Scan(&i.ID, &i.OccurredAt, &i.Pending)
-	return i, err
-}
-
-const auditBacklogAll = `-- name: AuditBacklogAll :one
-SELECT org_id, id, occurred_at, count(*) OVER () AS pending FROM audit_pending
-ORDER BY occurred_at, id
-LIMIT 1
-`
-
-type AuditBacklogAllRow struct {
-	OrgID      uuid.UUID
-	ID         uuid.UUID
-	OccurredAt time.Time
-	Pending    int64
-}
-
-// The oldest pending event of any org, with the number of pending events;
-// no row when none is pending.
-func (q *Queries) AuditBacklogAll(ctx context.Context) (AuditBacklogAllRow, error) {
-	row := q.db.QueryRow(ctx, auditBacklogAll)
-	var i AuditBacklogAllRow
-	err := row.Scan(
-		&i.OrgID,
-		&i.ID,
-		&i.OccurredAt,
-		&i.Pending,
-	)
-	return i, err
-}
-
 const insertPendingAuditEvent = `-- name: InsertPendingAuditEvent :exec
 INSERT INTO audit_pending (org_id, id, occurred_at, format, actor_type, outcome, actor_id, target_id,
     api_key_id, action, target_type, metadata, remote_addr, request_id)

@@ -11,6 +11,57 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditBacklog = `-- name: AuditBacklog :one
+SELECT e.id, e.occurred_at, count(*) OVER () AS pending
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = ?1 AND e.seq > h.seq
+ORDER BY e.seq
+LIMIT 1
+`
+
+type AuditBacklogRow struct {
+	ID         []byte
+	OccurredAt int64
+	Pending    int64
+}
+
+// The org's events not yet covered by its head: the oldest, with their
+// number; no row when there is none.
+func (q *Queries) AuditBacklog(ctx context.Context, orgID uuid.UUID) (AuditBacklogRow, error) {
+	row := q.queryRow(ctx, q.auditBacklogStmt, auditBacklog, orgID)
+	var i AuditBacklogRow
+	err := row.Scan(&i.ID, &i.OccurredAt, &i.Pending)
+	return i, err
+}
+
+const auditBacklogAll = `-- name: AuditBacklogAll :one
+SELECT h.org_id, e.id, e.occurred_at, count(*) OVER () AS pending
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE e.seq > h.seq
+ORDER BY e.occurred_at, e.id
+LIMIT 1
+`
+
+type AuditBacklogAllRow struct {
+	OrgID      uuid.UUID
+	ID         []byte
+	OccurredAt int64
+	Pending    int64
+}
+
+// AuditBacklog, every org's: the oldest event and its org.
+func (q *Queries) AuditBacklogAll(ctx context.Context) (AuditBacklogAllRow, error) {
+	row := q.queryRow(ctx, q.auditBacklogAllStmt, auditBacklogAll)
+	var i AuditBacklogAllRow
+	err := row.Scan(
+		&i.OrgID,
+		&i.ID,
+		&i.OccurredAt,
+		&i.Pending,
+	)
+	return i, err
+}
+
 const auditTimeSpan = `-- name: AuditTimeSpan :one
 SELECT CAST(coalesce(min(lo), 0) AS INTEGER) AS lo, CAST(coalesce(max(hi), 0) AS INTEGER) AS hi FROM (
     SELECT b.block * 1024 + 1 AS lo, b.block * 1024 + 1024 AS hi
@@ -71,7 +122,7 @@ type InsertAuditBlockParams struct {
 	MaxAt int64
 }
 
-// Records the time range of a block of 1024 events the writer completed.
+// Records the time range of a block of 1024 events, once complete.
 func (q *Queries) InsertAuditBlock(ctx context.Context, arg InsertAuditBlockParams) error {
 	_, err := q.exec(ctx, q.insertAuditBlockStmt, insertAuditBlock,
 		arg.Chain,
@@ -87,23 +138,21 @@ SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      zeroblob(32)) AS BLOB) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = ?1)
-  AND e.seq > ?2 AND e.seq >= ?3 AND e.seq <= ?4
-  AND (CAST(?5 AS BLOB) IS NULL OR e.actor_id = ?5)
-  AND (CAST(?6 AS TEXT) IS NULL OR e.action = ?6)
-  AND (CAST(?7 AS TEXT) IS NULL OR e.target_type = ?7)
-  AND (CAST(?8 AS BLOB) IS NULL OR e.target_id = ?8)
-  AND (CAST(?9 AS INTEGER) IS NULL OR e.outcome = ?9)
-  AND (CAST(?10 AS INTEGER) IS NULL OR e.occurred_at >= ?10)
-  AND (CAST(?11 AS INTEGER) IS NULL OR e.occurred_at < ?11)
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = ?1 AND +e.seq <= h.seq AND e.seq >= ?2 AND e.seq <= ?3
+  AND (CAST(?4 AS BLOB) IS NULL OR e.actor_id = ?4)
+  AND (CAST(?5 AS TEXT) IS NULL OR e.action = ?5)
+  AND (CAST(?6 AS TEXT) IS NULL OR e.target_type = ?6)
+  AND (CAST(?7 AS BLOB) IS NULL OR e.target_id = ?7)
+  AND (CAST(?8 AS INTEGER) IS NULL OR e.outcome = ?8)
+  AND (CAST(?9 AS INTEGER) IS NULL OR e.occurred_at >= ?9)
+  AND (CAST(?10 AS INTEGER) IS NULL OR e.occurred_at < ?10)
 ORDER BY e.seq
-LIMIT ?12
+LIMIT ?11
 `
 
 type ListAuditEventsAscParams struct {
 	OrgID      uuid.UUID
-	CursorSeq  int64
 	Lo         int64
 	Hi         int64
 	ActorID    []byte
@@ -135,12 +184,13 @@ type ListAuditEventsAscRow struct {
 	PrevHash   []byte
 }
 
-// A page of the org's sealed events, oldest first, after cursor_seq and
-// within [lo, hi]; each with the hash of the event before it.
+// A page of the org's sealed events (up to its head), oldest first, within
+// [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
+// so that the scan starts where the page does; the unary + keeps SQLite from
+// starting at the head instead); each with the hash of the event before it.
 func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAscParams) ([]ListAuditEventsAscRow, error) {
 	rows, err := q.query(ctx, q.listAuditEventsAscStmt, listAuditEventsAsc,
 		arg.OrgID,
-		arg.CursorSeq,
 		arg.Lo,
 		arg.Hi,
 		arg.ActorID,
@@ -195,23 +245,21 @@ SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      zeroblob(32)) AS BLOB) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = ?1)
-  AND e.seq < ?2 AND e.seq >= ?3 AND e.seq <= ?4
-  AND (CAST(?5 AS BLOB) IS NULL OR e.actor_id = ?5)
-  AND (CAST(?6 AS TEXT) IS NULL OR e.action = ?6)
-  AND (CAST(?7 AS TEXT) IS NULL OR e.target_type = ?7)
-  AND (CAST(?8 AS BLOB) IS NULL OR e.target_id = ?8)
-  AND (CAST(?9 AS INTEGER) IS NULL OR e.outcome = ?9)
-  AND (CAST(?10 AS INTEGER) IS NULL OR e.occurred_at >= ?10)
-  AND (CAST(?11 AS INTEGER) IS NULL OR e.occurred_at < ?11)
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = ?1 AND +e.seq <= h.seq AND e.seq >= ?2 AND e.seq <= ?3
+  AND (CAST(?4 AS BLOB) IS NULL OR e.actor_id = ?4)
+  AND (CAST(?5 AS TEXT) IS NULL OR e.action = ?5)
+  AND (CAST(?6 AS TEXT) IS NULL OR e.target_type = ?6)
+  AND (CAST(?7 AS BLOB) IS NULL OR e.target_id = ?7)
+  AND (CAST(?8 AS INTEGER) IS NULL OR e.outcome = ?8)
+  AND (CAST(?9 AS INTEGER) IS NULL OR e.occurred_at >= ?9)
+  AND (CAST(?10 AS INTEGER) IS NULL OR e.occurred_at < ?10)
 ORDER BY e.seq DESC
-LIMIT ?12
+LIMIT ?11
 `
 
 type ListAuditEventsDescParams struct {
 	OrgID      uuid.UUID
-	CursorSeq  int64
 	Lo         int64
 	Hi         int64
 	ActorID    []byte
@@ -243,11 +291,10 @@ type ListAuditEventsDescRow struct {
 	PrevHash   []byte
 }
 
-// ListAuditEventsAsc, newest first, before cursor_seq.
+// ListAuditEventsAsc, newest first.
 func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDescParams) ([]ListAuditEventsDescRow, error) {
 	rows, err := q.query(ctx, q.listAuditEventsDescStmt, listAuditEventsDesc,
 		arg.OrgID,
-		arg.CursorSeq,
 		arg.Lo,
 		arg.Hi,
 		arg.ActorID,
@@ -310,9 +357,9 @@ type MoveAuditHeadParams struct {
 	Chain      int64
 }
 
-// Moves a head to the last event the writer's group sealed, with the time
-// range of the block that event is in (the migration's trigger refuses a
-// head that goes back, or that names no such event).
+// Moves a head to the last event sealed, with the time range of the block
+// that event is in (the migration's trigger refuses a head that goes back,
+// or that names no such event).
 func (q *Queries) MoveAuditHead(ctx context.Context, arg MoveAuditHeadParams) error {
 	_, err := q.exec(ctx, q.moveAuditHeadStmt, moveAuditHead,
 		arg.Seq,

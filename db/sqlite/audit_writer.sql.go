@@ -11,6 +11,71 @@ import (
 	"github.com/google/uuid"
 )
 
+const getAuditBlockSpan = `-- name: GetAuditBlockSpan :one
+SELECT CAST(coalesce(min(occurred_at), 0) AS INTEGER) AS min_at, CAST(coalesce(max(occurred_at), 0) AS INTEGER) AS max_at
+FROM audit_events WHERE chain = ?1 AND seq >= ?2
+`
+
+type GetAuditBlockSpanParams struct {
+	Chain int64
+	First int64
+}
+
+type GetAuditBlockSpanRow struct {
+	MinAt int64
+	MaxAt int64
+}
+
+// The time range of the events of a chain from seq first on (the block
+// being filled).
+func (q *Queries) GetAuditBlockSpan(ctx context.Context, arg GetAuditBlockSpanParams) (GetAuditBlockSpanRow, error) {
+	row := q.queryRow(ctx, q.getAuditBlockSpanStmt, getAuditBlockSpan, arg.Chain, arg.First)
+	var i GetAuditBlockSpanRow
+	err := row.Scan(&i.MinAt, &i.MaxAt)
+	return i, err
+}
+
+const getAuditChain = `-- name: GetAuditChain :one
+SELECT chain, seq FROM audit_heads WHERE org_id = ?1
+`
+
+type GetAuditChainRow struct {
+	Chain int64
+	Seq   int64
+}
+
+// SQLite only, like every query of this file: the writer links each event
+// into its chain in the transaction that records it (BEGIN IMMEDIATE holds
+// the database's write lock until commit, so the chain's end it reads, or
+// caches, stays its own meanwhile), and the sealer anchors the chain's head
+// to its end shortly after, in a transaction of its own (AnchorAuditHead).
+// PostgreSQL queues events for a sealer instead (queries/pg/audit_queue.sql).
+// The org's chain and the sequence number its head is anchored at.
+func (q *Queries) GetAuditChain(ctx context.Context, orgID uuid.UUID) (GetAuditChainRow, error) {
+	row := q.queryRow(ctx, q.getAuditChainStmt, getAuditChain, orgID)
+	var i GetAuditChainRow
+	err := row.Scan(&i.Chain, &i.Seq)
+	return i, err
+}
+
+const getAuditChainEnd = `-- name: GetAuditChainEnd :one
+SELECT seq, hash FROM audit_events WHERE chain = ?1 ORDER BY seq DESC LIMIT 1
+`
+
+type GetAuditChainEndRow struct {
+	Seq  int64
+	Hash []byte
+}
+
+// The chain's last event (past the head when events wait to be anchored);
+// no row for an empty chain.
+func (q *Queries) GetAuditChainEnd(ctx context.Context, chain int64) (GetAuditChainEndRow, error) {
+	row := q.queryRow(ctx, q.getAuditChainEndStmt, getAuditChainEnd, chain)
+	var i GetAuditChainEndRow
+	err := row.Scan(&i.Seq, &i.Hash)
+	return i, err
+}
+
 const insertAuditEvent = `-- name: InsertAuditEvent :exec
 INSERT INTO audit_events (chain, seq, id, occurred_at, format, actor_type, outcome, actor_id,
     target_id, api_key_id, hash, action, target_type, metadata, remote_addr, request_id)
@@ -37,8 +102,9 @@ type InsertAuditEventParams struct {
 	RequestID  string
 }
 
-// Appends a sealed event at seq, which the primary key keeps unique: an event
-// sealed against a stale head (another process appended meanwhile) fails.
+// Appends an event, linked, at seq: the chain guard (migration 000005)
+// refuses one that does not extend the chain, as one linked to a stale end
+// (another process appended meanwhile) does not.
 func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error {
 	_, err := q.exec(ctx, q.insertAuditEventStmt, insertAuditEvent,
 		arg.Chain,
@@ -61,32 +127,71 @@ func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventPara
 	return err
 }
 
-const lockAuditHead = `-- name: LockAuditHead :one
-SELECT chain, seq, hash, block_min_at, block_max_at FROM audit_heads WHERE org_id = ?1
+const listUnanchoredAuditChains = `-- name: ListUnanchoredAuditChains :many
+SELECT h.org_id FROM audit_heads h
+WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.chain = h.chain AND e.seq > h.seq)
 `
 
-type LockAuditHeadRow struct {
-	Chain      int64
-	Seq        int64
-	Hash       []byte
-	BlockMinAt *int64
-	BlockMaxAt *int64
+// The orgs whose chains have events past their heads (left by a process
+// that stopped before its sealer anchored them).
+func (q *Queries) ListUnanchoredAuditChains(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := q.query(ctx, q.listUnanchoredAuditChainsStmt, listUnanchoredAuditChains)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var org_id uuid.UUID
+		if err := rows.Scan(&org_id); err != nil {
+			return nil, err
+		}
+		items = append(items, org_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
-// SQLite only, like every query of this file: the writer seals each event in
-// its own transaction, whose BEGIN IMMEDIATE holds the database's write lock
-// until commit, so the head it reads (or caches) stays its own meanwhile.
-// PostgreSQL queues events for a sealer instead (queries/pg/audit_queue.sql).
-// The org's chain, its head and the time range of the block being filled.
-func (q *Queries) LockAuditHead(ctx context.Context, orgID uuid.UUID) (LockAuditHeadRow, error) {
-	row := q.queryRow(ctx, q.lockAuditHeadStmt, lockAuditHead, orgID)
-	var i LockAuditHeadRow
-	err := row.Scan(
-		&i.Chain,
-		&i.Seq,
-		&i.Hash,
-		&i.BlockMinAt,
-		&i.BlockMaxAt,
-	)
-	return i, err
+const listUnanchoredAuditEvents = `-- name: ListUnanchoredAuditEvents :many
+SELECT seq, id, occurred_at FROM audit_events WHERE chain = ?1 AND seq > ?2 ORDER BY seq
+`
+
+type ListUnanchoredAuditEventsParams struct {
+	Chain int64
+	After int64
+}
+
+type ListUnanchoredAuditEventsRow struct {
+	Seq        int64
+	ID         []byte
+	OccurredAt int64
+}
+
+// A chain's events past its head, oldest first.
+func (q *Queries) ListUnanchoredAuditEvents(ctx context.Context, arg ListUnanchoredAuditEventsParams) ([]ListUnanchoredAuditEventsRow, error) {
+	rows, err := q.query(ctx, q.listUnanchoredAuditEventsStmt, listUnanchoredAuditEvents, arg.Chain, arg.After)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListUnanchoredAuditEventsRow
+	for rows.Next() {
+		var i ListUnanchoredAuditEventsRow
+		if err := rows.Scan(&i.Seq, &i.ID, &i.OccurredAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -24,6 +24,12 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.auditBacklogStmt, err = db.PrepareContext(ctx, auditBacklog); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBacklog: %w", err)
+	}
+	if q.auditBacklogAllStmt, err = db.PrepareContext(ctx, auditBacklogAll); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBacklogAll: %w", err)
+	}
 	if q.auditTimeSpanStmt, err = db.PrepareContext(ctx, auditTimeSpan); err != nil {
 		return nil, fmt.Errorf("error preparing query AuditTimeSpan: %w", err)
 	}
@@ -77,6 +83,15 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getAPIKeyCredentialStmt, err = db.PrepareContext(ctx, getAPIKeyCredential); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAPIKeyCredential: %w", err)
+	}
+	if q.getAuditBlockSpanStmt, err = db.PrepareContext(ctx, getAuditBlockSpan); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAuditBlockSpan: %w", err)
+	}
+	if q.getAuditChainStmt, err = db.PrepareContext(ctx, getAuditChain); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAuditChain: %w", err)
+	}
+	if q.getAuditChainEndStmt, err = db.PrepareContext(ctx, getAuditChainEnd); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAuditChainEnd: %w", err)
 	}
 	if q.getAuditHeadStmt, err = db.PrepareContext(ctx, getAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAuditHead: %w", err)
@@ -150,8 +165,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listRolesStmt, err = db.PrepareContext(ctx, listRoles); err != nil {
 		return nil, fmt.Errorf("error preparing query ListRoles: %w", err)
 	}
-	if q.lockAuditHeadStmt, err = db.PrepareContext(ctx, lockAuditHead); err != nil {
-		return nil, fmt.Errorf("error preparing query LockAuditHead: %w", err)
+	if q.listUnanchoredAuditChainsStmt, err = db.PrepareContext(ctx, listUnanchoredAuditChains); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUnanchoredAuditChains: %w", err)
+	}
+	if q.listUnanchoredAuditEventsStmt, err = db.PrepareContext(ctx, listUnanchoredAuditEvents); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUnanchoredAuditEvents: %w", err)
 	}
 	if q.moveAuditHeadStmt, err = db.PrepareContext(ctx, moveAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query MoveAuditHead: %w", err)
@@ -176,6 +194,16 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.auditBacklogStmt != nil {
+		if cerr := q.auditBacklogStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBacklogStmt: %w", cerr)
+		}
+	}
+	if q.auditBacklogAllStmt != nil {
+		if cerr := q.auditBacklogAllStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBacklogAllStmt: %w", cerr)
+		}
+	}
 	if q.auditTimeSpanStmt != nil {
 		if cerr := q.auditTimeSpanStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing auditTimeSpanStmt: %w", cerr)
@@ -264,6 +292,21 @@ func (q *Queries) Close() error {
 	if q.getAPIKeyCredentialStmt != nil {
 		if cerr := q.getAPIKeyCredentialStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getAPIKeyCredentialStmt: %w", cerr)
+		}
+	}
+	if q.getAuditBlockSpanStmt != nil {
+		if cerr := q.getAuditBlockSpanStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAuditBlockSpanStmt: %w", cerr)
+		}
+	}
+	if q.getAuditChainStmt != nil {
+		if cerr := q.getAuditChainStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAuditChainStmt: %w", cerr)
+		}
+	}
+	if q.getAuditChainEndStmt != nil {
+		if cerr := q.getAuditChainEndStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAuditChainEndStmt: %w", cerr)
 		}
 	}
 	if q.getAuditHeadStmt != nil {
@@ -386,9 +429,14 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listRolesStmt: %w", cerr)
 		}
 	}
-	if q.lockAuditHeadStmt != nil {
-		if cerr := q.lockAuditHeadStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing lockAuditHeadStmt: %w", cerr)
+	if q.listUnanchoredAuditChainsStmt != nil {
+		if cerr := q.listUnanchoredAuditChainsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUnanchoredAuditChainsStmt: %w", cerr)
+		}
+	}
+	if q.listUnanchoredAuditEventsStmt != nil {
+		if cerr := q.listUnanchoredAuditEventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUnanchoredAuditEventsStmt: %w", cerr)
 		}
 	}
 	if q.moveAuditHeadStmt != nil {
@@ -458,111 +506,123 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                        DBTX
-	tx                        *sql.Tx
-	auditTimeSpanStmt         *sql.Stmt
-	bumpPolicyVersionStmt     *sql.Stmt
-	countOrgWideBindingsStmt  *sql.Stmt
-	createAPIKeyStmt          *sql.Stmt
-	createMembershipStmt      *sql.Stmt
-	createOrgStmt             *sql.Stmt
-	createProjectStmt         *sql.Stmt
-	createRoleStmt            *sql.Stmt
-	createRoleBindingStmt     *sql.Stmt
-	createUserStmt            *sql.Stmt
-	deleteMembershipStmt      *sql.Stmt
-	deleteOrgStmt             *sql.Stmt
-	deleteProjectStmt         *sql.Stmt
-	deleteRoleStmt            *sql.Stmt
-	deleteRoleBindingStmt     *sql.Stmt
-	firstTakenProjectNameStmt *sql.Stmt
-	getAPIKeyStmt             *sql.Stmt
-	getAPIKeyCredentialStmt   *sql.Stmt
-	getAuditHeadStmt          *sql.Stmt
-	getMemberStmt             *sql.Stmt
-	getOrgStmt                *sql.Stmt
-	getOrgBySlugStmt          *sql.Stmt
-	getPolicyVersionStmt      *sql.Stmt
-	getProjectStmt            *sql.Stmt
-	getRoleStmt               *sql.Stmt
-	getRoleBindingStmt        *sql.Stmt
-	getRoleByNameStmt         *sql.Stmt
-	getUserStmt               *sql.Stmt
-	getUserByEmailStmt        *sql.Stmt
-	importProjectsStmt        *sql.Stmt
-	insertAuditBlockStmt      *sql.Stmt
-	insertAuditEventStmt      *sql.Stmt
-	listAPIKeysStmt           *sql.Stmt
-	listAuditEventsAscStmt    *sql.Stmt
-	listAuditEventsDescStmt   *sql.Stmt
-	listGrantsStmt            *sql.Stmt
-	listMembersStmt           *sql.Stmt
-	listOrgsStmt              *sql.Stmt
-	listOrgsForUserStmt       *sql.Stmt
-	listProjectsStmt          *sql.Stmt
-	listRoleBindingsStmt      *sql.Stmt
-	listRolesStmt             *sql.Stmt
-	lockAuditHeadStmt         *sql.Stmt
-	moveAuditHeadStmt         *sql.Stmt
-	revokeAPIKeyStmt          *sql.Stmt
-	updateOrgStmt             *sql.Stmt
-	updateProjectStmt         *sql.Stmt
-	updateRolePermissionsStmt *sql.Stmt
-	updateUserStmt            *sql.Stmt
+	db                            DBTX
+	tx                            *sql.Tx
+	auditBacklogStmt              *sql.Stmt
+	auditBacklogAllStmt           *sql.Stmt
+	auditTimeSpanStmt             *sql.Stmt
+	bumpPolicyVersionStmt         *sql.Stmt
+	countOrgWideBindingsStmt      *sql.Stmt
+	createAPIKeyStmt              *sql.Stmt
+	createMembershipStmt          *sql.Stmt
+	createOrgStmt                 *sql.Stmt
+	createProjectStmt             *sql.Stmt
+	createRoleStmt                *sql.Stmt
+	createRoleBindingStmt         *sql.Stmt
+	createUserStmt                *sql.Stmt
+	deleteMembershipStmt          *sql.Stmt
+	deleteOrgStmt                 *sql.Stmt
+	deleteProjectStmt             *sql.Stmt
+	deleteRoleStmt                *sql.Stmt
+	deleteRoleBindingStmt         *sql.Stmt
+	firstTakenProjectNameStmt     *sql.Stmt
+	getAPIKeyStmt                 *sql.Stmt
+	getAPIKeyCredentialStmt       *sql.Stmt
+	getAuditBlockSpanStmt         *sql.Stmt
+	getAuditChainStmt             *sql.Stmt
+	getAuditChainEndStmt          *sql.Stmt
+	getAuditHeadStmt              *sql.Stmt
+	getMemberStmt                 *sql.Stmt
+	getOrgStmt                    *sql.Stmt
+	getOrgBySlugStmt              *sql.Stmt
+	getPolicyVersionStmt          *sql.Stmt
+	getProjectStmt                *sql.Stmt
+	getRoleStmt                   *sql.Stmt
+	getRoleBindingStmt            *sql.Stmt
+	getRoleByNameStmt             *sql.Stmt
+	getUserStmt                   *sql.Stmt
+	getUserByEmailStmt            *sql.Stmt
+	importProjectsStmt            *sql.Stmt
+	insertAuditBlockStmt          *sql.Stmt
+	insertAuditEventStmt          *sql.Stmt
+	listAPIKeysStmt               *sql.Stmt
+	listAuditEventsAscStmt        *sql.Stmt
+	listAuditEventsDescStmt       *sql.Stmt
+	listGrantsStmt                *sql.Stmt
+	listMembersStmt               *sql.Stmt
+	listOrgsStmt                  *sql.Stmt
+	listOrgsForUserStmt           *sql.Stmt
+	listProjectsStmt              *sql.Stmt
+	listRoleBindingsStmt          *sql.Stmt
+	listRolesStmt                 *sql.Stmt
+	listUnanchoredAuditChainsStmt *sql.Stmt
+	listUnanchoredAuditEventsStmt *sql.Stmt
+	moveAuditHeadStmt             *sql.Stmt
+	revokeAPIKeyStmt              *sql.Stmt
+	updateOrgStmt                 *sql.Stmt
+	updateProjectStmt             *sql.Stmt
+	updateRolePermissionsStmt     *sql.Stmt
+	updateUserStmt                *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                        tx,
-		tx:                        tx,
-		auditTimeSpanStmt:         q.auditTimeSpanStmt,
-		bumpPolicyVersionStmt:     q.bumpPolicyVersionStmt,
-		countOrgWideBindingsStmt:  q.countOrgWideBindingsStmt,
-		createAPIKeyStmt:          q.createAPIKeyStmt,
-		createMembershipStmt:      q.createMembershipStmt,
-		createOrgStmt:             q.createOrgStmt,
-		createProjectStmt:         q.createProjectStmt,
-		createRoleStmt:            q.createRoleStmt,
-		createRoleBindingStmt:     q.createRoleBindingStmt,
-		createUserStmt:            q.createUserStmt,
-		deleteMembershipStmt:      q.deleteMembershipStmt,
-		deleteOrgStmt:             q.deleteOrgStmt,
-		deleteProjectStmt:         q.deleteProjectStmt,
-		deleteRoleStmt:            q.deleteRoleStmt,
-		deleteRoleBindingStmt:     q.deleteRoleBindingStmt,
-		firstTakenProjectNameStmt: q.firstTakenProjectNameStmt,
-		getAPIKeyStmt:             q.getAPIKeyStmt,
-		getAPIKeyCredentialStmt:   q.getAPIKeyCredentialStmt,
-		getAuditHeadStmt:          q.getAuditHeadStmt,
-		getMemberStmt:             q.getMemberStmt,
-		getOrgStmt:                q.getOrgStmt,
-		getOrgBySlugStmt:          q.getOrgBySlugStmt,
-		getPolicyVersionStmt:      q.getPolicyVersionStmt,
-		getProjectStmt:            q.getProjectStmt,
-		getRoleStmt:               q.getRoleStmt,
-		getRoleBindingStmt:        q.getRoleBindingStmt,
-		getRoleByNameStmt:         q.getRoleByNameStmt,
-		getUserStmt:               q.getUserStmt,
-		getUserByEmailStmt:        q.getUserByEmailStmt,
-		importProjectsStmt:        q.importProjectsStmt,
-		insertAuditBlockStmt:      q.insertAuditBlockStmt,
-		insertAuditEventStmt:      q.insertAuditEventStmt,
-		listAPIKeysStmt:           q.listAPIKeysStmt,
-		listAuditEventsAscStmt:    q.listAuditEventsAscStmt,
-		listAuditEventsDescStmt:   q.listAuditEventsDescStmt,
-		listGrantsStmt:            q.listGrantsStmt,
-		listMembersStmt:           q.listMembersStmt,
-		listOrgsStmt:              q.listOrgsStmt,
-		listOrgsForUserStmt:       q.listOrgsForUserStmt,
-		listProjectsStmt:          q.listProjectsStmt,
-		listRoleBindingsStmt:      q.listRoleBindingsStmt,
-		listRolesStmt:             q.listRolesStmt,
-		lockAuditHeadStmt:         q.lockAuditHeadStmt,
-		moveAuditHeadStmt:         q.moveAuditHeadStmt,
-		revokeAPIKeyStmt:          q.revokeAPIKeyStmt,
-		updateOrgStmt:             q.updateOrgStmt,
-		updateProjectStmt:         q.updateProjectStmt,
-		updateRolePermissionsStmt: q.updateRolePermissionsStmt,
-		updateUserStmt:            q.updateUserStmt,
+		db:                            tx,
+		tx:                            tx,
+		auditBacklogStmt:              q.auditBacklogStmt,
+		auditBacklogAllStmt:           q.auditBacklogAllStmt,
+		auditTimeSpanStmt:             q.auditTimeSpanStmt,
+		bumpPolicyVersionStmt:         q.bumpPolicyVersionStmt,
+		countOrgWideBindingsStmt:      q.countOrgWideBindingsStmt,
+		createAPIKeyStmt:              q.createAPIKeyStmt,
+		createMembershipStmt:          q.createMembershipStmt,
+		createOrgStmt:                 q.createOrgStmt,
+		createProjectStmt:             q.createProjectStmt,
+		createRoleStmt:                q.createRoleStmt,
+		createRoleBindingStmt:         q.createRoleBindingStmt,
+		createUserStmt:                q.createUserStmt,
+		deleteMembershipStmt:          q.deleteMembershipStmt,
+		deleteOrgStmt:                 q.deleteOrgStmt,
+		deleteProjectStmt:             q.deleteProjectStmt,
+		deleteRoleStmt:                q.deleteRoleStmt,
+		deleteRoleBindingStmt:         q.deleteRoleBindingStmt,
+		firstTakenProjectNameStmt:     q.firstTakenProjectNameStmt,
+		getAPIKeyStmt:                 q.getAPIKeyStmt,
+		getAPIKeyCredentialStmt:       q.getAPIKeyCredentialStmt,
+		getAuditBlockSpanStmt:         q.getAuditBlockSpanStmt,
+		getAuditChainStmt:             q.getAuditChainStmt,
+		getAuditChainEndStmt:          q.getAuditChainEndStmt,
+		getAuditHeadStmt:              q.getAuditHeadStmt,
+		getMemberStmt:                 q.getMemberStmt,
+		getOrgStmt:                    q.getOrgStmt,
+		getOrgBySlugStmt:              q.getOrgBySlugStmt,
+		getPolicyVersionStmt:          q.getPolicyVersionStmt,
+		getProjectStmt:                q.getProjectStmt,
+		getRoleStmt:                   q.getRoleStmt,
+		getRoleBindingStmt:            q.getRoleBindingStmt,
+		getRoleByNameStmt:             q.getRoleByNameStmt,
+		getUserStmt:                   q.getUserStmt,
+		getUserByEmailStmt:            q.getUserByEmailStmt,
+		importProjectsStmt:            q.importProjectsStmt,
+		insertAuditBlockStmt:          q.insertAuditBlockStmt,
+		insertAuditEventStmt:          q.insertAuditEventStmt,
+		listAPIKeysStmt:               q.listAPIKeysStmt,
+		listAuditEventsAscStmt:        q.listAuditEventsAscStmt,
+		listAuditEventsDescStmt:       q.listAuditEventsDescStmt,
+		listGrantsStmt:                q.listGrantsStmt,
+		listMembersStmt:               q.listMembersStmt,
+		listOrgsStmt:                  q.listOrgsStmt,
+		listOrgsForUserStmt:           q.listOrgsForUserStmt,
+		listProjectsStmt:              q.listProjectsStmt,
+		listRoleBindingsStmt:          q.listRoleBindingsStmt,
+		listRolesStmt:                 q.listRolesStmt,
+		listUnanchoredAuditChainsStmt: q.listUnanchoredAuditChainsStmt,
+		listUnanchoredAuditEventsStmt: q.listUnanchoredAuditEventsStmt,
+		moveAuditHeadStmt:             q.moveAuditHeadStmt,
+		revokeAPIKeyStmt:              q.revokeAPIKeyStmt,
+		updateOrgStmt:                 q.updateOrgStmt,
+		updateProjectStmt:             q.updateProjectStmt,
+		updateRolePermissionsStmt:     q.updateRolePermissionsStmt,
+		updateUserStmt:                q.updateUserStmt,
 	}
 }

@@ -44,15 +44,17 @@
 // Recording an event (Record) and sealing it are two steps, so that writers
 // never wait for each other on the chain: an audited mutation costs one
 // plain insert and takes no lock another writer of the same org needs until
-// its commit returns. Sealing gives events their place in the chain in
-// batches, after the commit, the way transparency logs integrate queued
-// leaves: on PostgreSQL a Sealer (one per server process) seals each org's
-// queued events in one transaction that locks the org's head, so that at
-// most one process seals an org at a time and a chain never forks; a sealer
-// killed mid-batch leaves nothing half sealed, and whatever process runs a
-// sealer next seals what it left. SQLite's single writer serializes every
-// transaction anyway, so it seals each event in the transaction that
-// records it, and nothing ever waits.
+// its commit returns. Sealing covers events with the org's head in batches,
+// after the commit, the way transparency logs integrate queued leaves; a
+// Sealer (one per server process) does it within a fraction of a second.
+// On PostgreSQL the mutation queues its event, and the sealer seals each
+// org's queued events in one transaction that locks the org's head, so that
+// at most one process seals an org at a time and a chain never forks; a
+// sealer killed mid-batch leaves nothing half sealed, and whatever process
+// runs a sealer next seals what it left. On SQLite, whose single writer
+// serializes every transaction anyway, the mutation links its event into
+// the chain at once (its seq and hashes) and the sealer moves the head over
+// the linked events: one page written per batch rather than per mutation.
 //
 // The database adds its own guards, both dialects: UPDATE and DELETE on
 // sealed events are refused by triggers, and so are events that do not
@@ -67,8 +69,9 @@
 // runs; SealerStats and the strata_audit_* metrics show how long) an event
 // is durable and immutable through Strata, but the chain does not vouch for
 // it yet: it is not in List, Head or exports, and someone with the power to
-// bypass the queue's triggers (a superuser) could delete it without leaving
-// a trace in any chain. Once sealed, it has the chain's whole protection.
+// bypass the tables' triggers could delete it (from PostgreSQL's queue, or
+// from the end of a SQLite chain, past its head) without leaving a trace in
+// any chain. Once sealed, it has the chain's whole protection.
 // Verify reports the events waiting (Report.Backlog) and fails when the
 // oldest has waited longer than VerifyOptions.MaxPending (a minute by
 // default), so that a stopped sealer or a queue that someone tampered with,

@@ -24,6 +24,12 @@ type SealerOptions struct {
 	// stopped); 0 means DefaultSealInterval. It also paces retries after an
 	// error.
 	Interval time.Duration
+	// Linger is how long the sealer lets events gather after a wake-up
+	// before it seals them: each round costs a transaction (a commit, which
+	// on a primary with a synchronous standby waits for it), so sealing a
+	// few dozen events at once rather than each alone keeps sealing cheap
+	// while writes are busy. 0 means DefaultLinger; negative, none.
+	Linger time.Duration
 	// Log receives the errors of sealing rounds; nil discards them.
 	Log *slog.Logger
 	// OnSeal, when set, is called after every round that sealed events.
@@ -33,6 +39,9 @@ type SealerOptions struct {
 // DefaultSealInterval is how often a Sealer looks for events queued
 // elsewhere, and the longest an event waits for a sealer that was not woken.
 const DefaultSealInterval = 100 * time.Millisecond
+
+// DefaultLinger is the default of SealerOptions.Linger.
+const DefaultLinger = 20 * time.Millisecond
 
 // Sealer seals the events a repository queued, in the background: run one
 // per server process. Each round seals a bounded batch in one transaction
@@ -73,6 +82,9 @@ func NewSealer(events repo.AuditEvents, opts SealerOptions) *Sealer {
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultSealInterval
 	}
+	if opts.Linger == 0 {
+		opts.Linger = DefaultLinger
+	}
 	return &Sealer{events: events, opts: opts}
 }
 
@@ -97,6 +109,14 @@ func (s *Sealer) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-s.opts.Wake:
+			if s.opts.Linger > 0 {
+				timer.Reset(s.opts.Linger)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					continue // the final round seals them
+				}
+			}
 		case <-timer.C:
 		}
 		if _, err := s.SealAll(ctx); err != nil && ctx.Err() == nil && s.opts.Log != nil {

@@ -198,24 +198,30 @@ CREATE TRIGGER audit_events_extend_chain AFTER INSERT ON audit_events
 -- with the same content: the sealer's move (see SealAuditEvents). Anything
 -- else would lose an event that no chain vouches for.
 CREATE FUNCTION audit_pending_sealed_only() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    o record;
+    last bigint;
 BEGIN
-    IF EXISTS (
-        SELECT 1
-        FROM (SELECT g.*, count(*) OVER w AS n, row_number() OVER (w ORDER BY g.id) AS k
-              FROM gone g WINDOW w AS (PARTITION BY g.org_id)) g
-        LEFT JOIN audit_heads h ON h.org_id = g.org_id
-        LEFT JOIN audit_events e ON e.chain = h.chain
-            AND e.seq = (SELECT max(seq) FROM audit_events WHERE chain = h.chain) - g.n + g.k
-        WHERE e.seq IS NULL
-           OR (e.id, e.occurred_at, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
-               e.api_key_id, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id)
-              IS DISTINCT FROM
-              (g.id, g.occurred_at, g.format, g.actor_type, g.outcome, g.actor_id, g.target_id,
-               g.api_key_id, g.action, g.target_type, g.metadata, g.remote_addr, g.request_id))
-    THEN
-        RAISE EXCEPTION 'audit_pending: an unsealed event cannot be deleted'
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
+    FOR o IN SELECT g.org_id, h.chain, count(*) AS n
+             FROM gone g LEFT JOIN audit_heads h ON h.org_id = g.org_id
+             GROUP BY g.org_id, h.chain
+    LOOP
+        SELECT max(seq) INTO last FROM audit_events WHERE chain = o.chain;
+        IF o.chain IS NULL OR last IS NULL OR EXISTS (
+            SELECT 1
+            FROM (SELECT g.*, row_number() OVER (ORDER BY g.id) AS k FROM gone g WHERE g.org_id = o.org_id) g
+            LEFT JOIN audit_events e ON e.chain = o.chain AND e.seq = last - o.n + g.k
+            WHERE e.seq IS NULL
+               OR (e.id, e.occurred_at, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
+                   e.api_key_id, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id)
+                  IS DISTINCT FROM
+                  (g.id, g.occurred_at, g.format, g.actor_type, g.outcome, g.actor_id, g.target_id,
+                   g.api_key_id, g.action, g.target_type, g.metadata, g.remote_addr, g.request_id))
+        THEN
+            RAISE EXCEPTION 'audit_pending: an unsealed event cannot be deleted'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;

@@ -1,9 +1,10 @@
 -- The audit chain's storage, compacted (as migrations/pg 000005 does on
 -- PostgreSQL; see there for the whole design). SQLite's one writer already
--- serializes every transaction, so an event is sealed in the writer's own
--- transaction, its seq and hash taken from the head the writer caches: no
--- queue, no sealer, nothing pending. The head row is moved once per group
--- commit instead of by a trigger per event.
+-- serializes every transaction, so an event is linked into its chain (its
+-- seq and hash, from the chain's end the writer caches) in the transaction
+-- that records it: no queue. The head row no longer follows each event (a
+-- trigger did, one more page written per commit): the sealer moves it over
+-- the events linked past it, in batches; until then they are not sealed.
 --
 -- The sealed events are stored compactly, clustered on (chain, seq):
 --   * chain is the org's chain number (audit_heads.chain), 1 to 4 bytes

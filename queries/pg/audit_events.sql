@@ -16,15 +16,16 @@ SELECT CAST(coalesce(min(lo), 0) AS bigint) AS lo, CAST(coalesce(max(hi), 0) AS 
 ) AS spans;
 
 -- name: ListAuditEventsAsc :many
--- A page of the org's sealed events, oldest first, after cursor_seq and
--- within [lo, hi]; each with the hash of the event before it.
+-- A page of the org's sealed events (up to its head), oldest first, within
+-- [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
+-- so that the scan starts where the page does; the unary + keeps SQLite from
+-- starting at the head instead); each with the hash of the event before it.
 SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = @org_id)
-  AND e.seq > @cursor_seq AND e.seq >= @lo AND e.seq <= @hi
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
   AND (sqlc.narg(actor_id)::bytea IS NULL OR e.actor_id = sqlc.narg(actor_id))
   AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action))
   AND (sqlc.narg(target_type)::text IS NULL OR e.target_type = sqlc.narg(target_type))
@@ -36,14 +37,13 @@ ORDER BY e.seq
 LIMIT @lim;
 
 -- name: ListAuditEventsDesc :many
--- ListAuditEventsAsc, newest first, before cursor_seq.
+-- ListAuditEventsAsc, newest first.
 SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = @org_id)
-  AND e.seq < @cursor_seq AND e.seq >= @lo AND e.seq <= @hi
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
   AND (sqlc.narg(actor_id)::bytea IS NULL OR e.actor_id = sqlc.narg(actor_id))
   AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action))
   AND (sqlc.narg(target_type)::text IS NULL OR e.target_type = sqlc.narg(target_type))
@@ -55,12 +55,37 @@ ORDER BY e.seq DESC
 LIMIT @lim;
 
 -- name: MoveAuditHead :exec
--- Moves a head the sealer holds to the last event it sealed, with the time
--- range of the block that event is in (the migration's trigger refuses a
--- head that goes back, or that names no such event).
+-- Moves a head to the last event sealed, with the time range of the block
+-- that event is in (the migration's trigger refuses a head that goes back,
+-- or that names no such event).
 UPDATE audit_heads SET seq = @seq, hash = @hash, block_min_at = @block_min_at, block_max_at = @block_max_at
 WHERE chain = @chain;
 
 -- name: InsertAuditBlock :exec
--- Records the time range of a block of 1024 events the sealer completed.
+-- Records the time range of a block of 1024 events, once complete.
 INSERT INTO audit_blocks (chain, block, min_at, max_at) VALUES (@chain, @block, @min_at, @max_at);
+
+-- name: AuditBacklog :one
+-- The org's events not yet covered by its head: queued ones, and any in
+-- the chain past the head (which only someone writing the table behind
+-- the sealer's back could put there). The oldest, with their number; no
+-- row when there is none.
+SELECT b.id, b.occurred_at, count(*) OVER () AS pending FROM (
+    SELECT p.id, p.occurred_at FROM audit_pending p WHERE p.org_id = @org_id
+    UNION ALL
+    SELECT e.id, e.occurred_at FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE h.org_id = @org_id AND e.seq > h.seq
+) AS b
+ORDER BY b.occurred_at, b.id
+LIMIT 1;
+
+-- name: AuditBacklogAll :one
+-- AuditBacklog, every org's: the oldest event and its org.
+SELECT b.org_id, b.id, b.occurred_at, count(*) OVER () AS pending FROM (
+    SELECT p.org_id, p.id, p.occurred_at FROM audit_pending p
+    UNION ALL
+    SELECT h.org_id, e.id, e.occurred_at FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE e.seq > h.seq
+) AS b
+ORDER BY b.occurred_at, b.id
+LIMIT 1;

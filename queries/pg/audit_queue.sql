@@ -46,18 +46,3 @@ INSERT INTO audit_events (seq, occurred_at, id, chain, format, actor_type, outco
 SELECT s.seq, m.occurred_at, m.id, s.chain, m.format, m.actor_type, m.outcome, m.actor_id,
     m.target_id, m.api_key_id, s.hash, m.action, m.target_type, m.metadata, m.remote_addr, m.request_id
 FROM moved m JOIN s ON s.org_id = m.org_id AND s.id = m.id;
-
--- name: AuditBacklog :one
--- The org's oldest pending event (by ID, a UUIDv7), with the number of its
--- pending events; no row when none is pending.
-SELECT id, occurred_at, count(*) OVER () AS pending FROM audit_pending
-WHERE org_id = @org_id
-ORDER BY id
-LIMIT 1;
-
--- name: AuditBacklogAll :one
--- The oldest pending event of any org, with the number of pending events;
--- no row when none is pending.
-SELECT org_id, id, occurred_at, count(*) OVER () AS pending FROM audit_pending
-ORDER BY occurred_at, id
-LIMIT 1;

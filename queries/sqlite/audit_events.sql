@@ -16,15 +16,16 @@ SELECT CAST(coalesce(min(lo), 0) AS INTEGER) AS lo, CAST(coalesce(max(hi), 0) AS
 ) AS spans;
 
 -- name: ListAuditEventsAsc :many
--- A page of the org's sealed events, oldest first, after cursor_seq and
--- within [lo, hi]; each with the hash of the event before it.
+-- A page of the org's sealed events (up to its head), oldest first, within
+-- [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
+-- so that the scan starts where the page does; the unary + keeps SQLite from
+-- starting at the head instead); each with the hash of the event before it.
 SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      zeroblob(32)) AS BLOB) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = @org_id)
-  AND e.seq > @cursor_seq AND e.seq >= @lo AND e.seq <= @hi
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
   AND (CAST(sqlc.narg(actor_id) AS BLOB) IS NULL OR e.actor_id = sqlc.narg(actor_id))
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR e.action = sqlc.narg(action))
   AND (CAST(sqlc.narg(target_type) AS TEXT) IS NULL OR e.target_type = sqlc.narg(target_type))
@@ -36,14 +37,13 @@ ORDER BY e.seq
 LIMIT @lim;
 
 -- name: ListAuditEventsDesc :many
--- ListAuditEventsAsc, newest first, before cursor_seq.
+-- ListAuditEventsAsc, newest first.
 SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      zeroblob(32)) AS BLOB) AS prev_hash
-FROM audit_events e
-WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = @org_id)
-  AND e.seq < @cursor_seq AND e.seq >= @lo AND e.seq <= @hi
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
   AND (CAST(sqlc.narg(actor_id) AS BLOB) IS NULL OR e.actor_id = sqlc.narg(actor_id))
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR e.action = sqlc.narg(action))
   AND (CAST(sqlc.narg(target_type) AS TEXT) IS NULL OR e.target_type = sqlc.narg(target_type))
@@ -55,12 +55,29 @@ ORDER BY e.seq DESC
 LIMIT @lim;
 
 -- name: MoveAuditHead :exec
--- Moves a head to the last event the writer's group sealed, with the time
--- range of the block that event is in (the migration's trigger refuses a
--- head that goes back, or that names no such event).
+-- Moves a head to the last event sealed, with the time range of the block
+-- that event is in (the migration's trigger refuses a head that goes back,
+-- or that names no such event).
 UPDATE audit_heads SET seq = @seq, hash = @hash, block_min_at = @block_min_at, block_max_at = @block_max_at
 WHERE chain = @chain;
 
 -- name: InsertAuditBlock :exec
--- Records the time range of a block of 1024 events the writer completed.
+-- Records the time range of a block of 1024 events, once complete.
 INSERT INTO audit_blocks (chain, block, min_at, max_at) VALUES (@chain, @block, @min_at, @max_at);
+
+-- name: AuditBacklog :one
+-- The org's events not yet covered by its head: the oldest, with their
+-- number; no row when there is none.
+SELECT e.id, e.occurred_at, count(*) OVER () AS pending
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND e.seq > h.seq
+ORDER BY e.seq
+LIMIT 1;
+
+-- name: AuditBacklogAll :one
+-- AuditBacklog, every org's: the oldest event and its org.
+SELECT h.org_id, e.id, e.occurred_at, count(*) OVER () AS pending
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE e.seq > h.seq
+ORDER BY e.occurred_at, e.id
+LIMIT 1;

@@ -217,7 +217,7 @@ func (r auditEvents) List(ctx context.Context, orgID uuid.UUID, f repo.AuditFilt
 		return repo.Page[repo.AuditEvent]{}, err
 	}
 	p := pgdb.ListAuditEventsAscParams{
-		OrgID: orgID, CursorSeq: cursor, Lo: 1, Hi: math.MaxInt64, Lim: int32(size + 1),
+		OrgID: orgID, Lo: 1, Hi: math.MaxInt64, Lim: int32(size + 1),
 		Action: optString(f.Action), TargetType: optString(f.TargetType),
 		Since: optTimeValue(f.Since), Until: optTimeValue(f.Until),
 	}
@@ -240,6 +240,7 @@ func (r auditEvents) List(ctx context.Context, orgID uuid.UUID, f repo.AuditFilt
 		}
 		p.Lo, p.Hi = span.Lo, span.Hi
 	}
+	p.Lo, p.Hi = repo.AuditSeqRange(f, cursor, p.Lo, p.Hi)
 	var rows []pgdb.ListAuditEventsAscRow
 	if f.Descending {
 		var desc []pgdb.ListAuditEventsDescRow

@@ -13,8 +13,9 @@ import (
 	"github.com/strata-go/strata/repo"
 )
 
-// auditEvents implements repo.AuditEvents. The writer seals each event in
-// the transaction that records it (see chains), so nothing is ever pending.
+// auditEvents implements repo.AuditEvents. The writer links each event
+// into its chain in the transaction that records it, and SealPending
+// anchors the chains' heads to their ends (see chains).
 type auditEvents struct{ s *store }
 
 func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
@@ -33,24 +34,55 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, seal repo.S
 	return r.s.g.append(ctx, &r.s.db.w, ev, seal)
 }
 
-// SealPending has nothing to seal: Append seals.
-func (r auditEvents) SealPending(context.Context, repo.Sealer) (repo.SealReport, error) {
-	return repo.SealReport{SealedAt: time.Now()}, nil
+// SealPending moves, in one transaction (a member of the writer's group
+// commit), the head of every chain with events linked past it to the
+// chain's end: the events are sealed. The events were hashed as they were
+// linked; seal is not called.
+func (r auditEvents) SealPending(ctx context.Context, _ repo.Sealer) (repo.SealReport, error) {
+	var rep repo.SealReport
+	if !r.s.inTx && r.s.db.w.chains.idle() {
+		return repo.SealReport{SealedAt: time.Now()}, nil
+	}
+	err := r.s.InTx(ctx, func(tx repo.Store) error {
+		var err error
+		rep.Sealed, err = tx.(*store).g.anchor(ctx, &r.s.db.w.chains)
+		return err
+	})
+	if err != nil {
+		return repo.SealReport{}, err
+	}
+	rep.SealedAt = time.Now()
+	return rep, nil
 }
 
-// Backlog is always empty: Append seals.
-func (r auditEvents) Backlog(context.Context, uuid.UUID) (repo.AuditBacklog, error) {
-	return repo.AuditBacklog{}, nil
+func (r auditEvents) Backlog(ctx context.Context, orgID uuid.UUID) (repo.AuditBacklog, error) {
+	var (
+		b   repo.AuditBacklog
+		id  []byte
+		at  int64
+		err error
+	)
+	if orgID == uuid.Nil {
+		var row sqlitedb.AuditBacklogAllRow
+		row, err = r.s.read.AuditBacklogAll(ctx)
+		b.Pending, b.OldestOrg, id, at = row.Pending, row.OrgID, row.ID, row.OccurredAt
+	} else {
+		var row sqlitedb.AuditBacklogRow
+		row, err = r.s.read.AuditBacklog(ctx, orgID)
+		b.Pending, b.OldestOrg, id, at = row.Pending, orgID, row.ID, row.OccurredAt
+	}
+	switch {
+	case errNoRows(err):
+		return repo.AuditBacklog{}, nil
+	case err != nil:
+		return repo.AuditBacklog{}, mapErr(err, "audit events")
+	}
+	b.OldestTime = fromMicros(at)
+	b.OldestID, err = uuid.FromBytes(id)
+	return b, err
 }
 
 func (r auditEvents) Head(ctx context.Context, orgID uuid.UUID) (int64, []byte, error) {
-	if r.s.inTx {
-		// The group moves head rows as it commits: until then the cache
-		// has them, with its members' appends.
-		if h, ok := r.s.db.w.chains.heads[orgID]; ok {
-			return h.Seq, h.Hash, nil
-		}
-	}
 	head, err := r.s.read.GetAuditHead(ctx, orgID)
 	if err != nil {
 		return 0, nil, mapErr(err, "org")
@@ -67,7 +99,7 @@ func (r auditEvents) List(ctx context.Context, orgID uuid.UUID, f repo.AuditFilt
 		return repo.Page[repo.AuditEvent]{}, err
 	}
 	p := sqlitedb.ListAuditEventsAscParams{
-		OrgID: orgID, CursorSeq: cursor, Lo: 1, Hi: math.MaxInt64,
+		OrgID: orgID, Lo: 1, Hi: math.MaxInt64,
 		Action: optional(f.Action), TargetType: optional(f.TargetType),
 		Since: boundary(f.Since), Until: boundary(f.Until),
 		Lim: int64(size) + 1,
@@ -90,6 +122,7 @@ func (r auditEvents) List(ctx context.Context, orgID uuid.UUID, f repo.AuditFilt
 		}
 		p.Lo, p.Hi = span.Lo, span.Hi
 	}
+	p.Lo, p.Hi = repo.AuditSeqRange(f, cursor, p.Lo, p.Hi)
 	var rows []sqlitedb.ListAuditEventsAscRow
 	if f.Descending {
 		var desc []sqlitedb.ListAuditEventsDescRow

@@ -62,6 +62,9 @@ type DB struct {
 	// w hands the writer connection to transactions in turn and commits
 	// them in groups (see writer).
 	w writer
+	// queued is signaled (without blocking) after each group commit that
+	// linked audit events into their chains; see Queued.
+	queued chan struct{}
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -89,7 +92,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, err)
 	}
 
-	db := &DB{retry: retry}
+	db := &DB{retry: retry, queued: make(chan struct{}, 1)}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, mapErr(err, "database"))
@@ -170,6 +173,12 @@ func dataSourceNames(path string, busy time.Duration) (writer, reader string, er
 	reader = name + common + "&_pragma=query_only(1)"
 	return writer, reader, nil
 }
+
+// Queued returns a channel that receives a value after a commit that
+// linked audit events into their chains (values are dropped while one waits
+// unread): the wake-up of a sealer running against this DB, which anchors
+// the chains' heads (audit.SealerOptions).
+func (db *DB) Queued() <-chan struct{} { return db.queued }
 
 // Writer returns the writer pool, which has one connection: for migrations
 // and tools. Holding its connection (in a transaction, say) blocks every

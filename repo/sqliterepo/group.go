@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
-	"github.com/strata-go/strata/internal/auditrow"
 	"github.com/strata-go/strata/repo"
 )
 
@@ -65,12 +64,12 @@ type group struct {
 	q       *sqlitedb.Queries
 	members int  // transactions run in the group, failed or not
 	broken  bool // the transaction can no longer commit
-	// before holds, for each org whose audit chain head the running member
-	// moved, the head as it was before (nil: not cached), to undo them.
-	before map[uuid.UUID]*auditrow.Head
-	// dirty holds the orgs whose head rows the group must move before it
-	// commits (see chains).
-	dirty map[uuid.UUID]bool
+	// before holds, for each org whose audit chain the running member
+	// changed, the chain as it was before (nil: not cached), to undo it.
+	before map[uuid.UUID]*chainState
+	// linked reports that a member linked audit events into their chains:
+	// once the group commits, the sealer is woken to anchor them.
+	linked bool
 	done  chan struct{}
 	err   error // the COMMIT's outcome, once done is closed
 }
@@ -123,6 +122,13 @@ func (db *DB) endTurn() {
 		if g.finish(&w.chains) {
 			w.commits.Add(1)
 			w.members.Add(uint64(g.members))
+			if g.linked {
+				w.chains.waiting.Store(true)
+				select {
+				case db.queued <- struct{}{}:
+				default: // the sealer has a wake-up waiting already
+				}
+			}
 		}
 	}
 	w.mu.Lock()
@@ -141,14 +147,10 @@ func (w *writer) handOn() {
 	next <- true
 }
 
-// finish moves the audit chain heads the group's members left and commits
-// the group, or rolls it back when it is broken; it releases its members and
-// reports whether it committed.
+// finish commits the group, or rolls it back when it is broken, releases
+// its members and reports whether it committed.
 func (g *group) finish(c *chains) bool {
 	defer close(g.done)
-	if !g.broken && g.writeHeads(c) != nil {
-		g.broken = true
-	}
 	if g.broken {
 		_ = g.tx.Rollback()
 		c.forget()
