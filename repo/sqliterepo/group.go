@@ -70,8 +70,8 @@ type group struct {
 	// linked reports that a member linked audit events into their chains:
 	// once the group commits, the sealer is woken to anchor them.
 	linked bool
-	done  chan struct{}
-	err   error // the COMMIT's outcome, once done is closed
+	done   chan struct{}
+	err    error // the COMMIT's outcome, once done is closed
 }
 
 // errGroupFailed is what the members of a group that could not commit get.
