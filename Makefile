@@ -8,6 +8,9 @@ STRATA_DB     ?= sqlite:strata.db
 # The suite fails, rather than skips, when PostgreSQL cannot be started.
 # Set STRATA_TEST_REQUIRE_POSTGRES=0 to run the SQLite half alone.
 export STRATA_TEST_REQUIRE_POSTGRES ?= 1
+# The repo conformance suite runs through the read router too
+# (scaling/pgscale TestConformance; a plain go test skips it).
+export STRATA_TEST_ROUTER_CONFORMANCE ?= 1
 # Test clusters live on tmpfs when there is one: about 6x faster clone and start.
 ifneq ($(wildcard /dev/shm/.),)
 export STRATA_TEST_POSTGRES_TMPDIR ?= /dev/shm

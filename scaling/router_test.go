@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/scaling"
 )
 
@@ -164,18 +165,6 @@ func (f *fixture) status(name string) scaling.NodeStatus {
 	return scaling.NodeStatus{}
 }
 
-// waitFor polls cond until it holds or 10s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // only fails t unless the reads went to the named nodes, each getting some.
 func only(t *testing.T, got map[string]int, names ...string) {
 	t.Helper()
@@ -316,7 +305,7 @@ func TestCausal(t *testing.T) {
 	// No replica gets there: the read waits CausalWait, probing, then takes the primary.
 	before := f.probes("a")
 	only(t, f.reads(scaling.WithConsistency(t.Context(), scaling.Causal(scaling.TokenAt(250))), 1), "p")
-	waitFor(t, "the causal wait to probe the lagging replica", func() bool { return f.probes("a") > before })
+	poll.Until(t, "the causal wait to probe the lagging replica", func() bool { return f.probes("a") > before })
 	// A token only the primary satisfies goes there without waiting.
 	only(t, f.reads(scaling.WithConsistency(t.Context(), scaling.Causal(scaling.PrimaryOnly())), 1), "p")
 	wantMetric(t, f.r, `strata_db_causal_reads_total{outcome="replica"} 70`)
@@ -389,7 +378,7 @@ func TestEjectionAndReadmission(t *testing.T) {
 	}
 	only(t, f.reads(t.Context(), 20), other)
 	// Its probe still succeeds: it is back after the backoff.
-	waitFor(t, failed+" re-admitted", func() bool { return f.status(failed).Up })
+	poll.Until(t, failed+" re-admitted", func() bool { return f.status(failed).Up })
 	if got := f.reads(t.Context(), 100); got[failed] == 0 {
 		t.Fatalf("reads after re-admission: %v", got)
 	}
@@ -410,7 +399,7 @@ func TestProbeFailureEjects(t *testing.T) {
 func (f *fixture) comesBack(name string) {
 	f.t.Helper()
 	f.drv.set(f.conns[name], func(n *fakeNode) { n.err = nil })
-	waitFor(f.t, name+" admitted", func() bool { return f.status(name).Up })
+	poll.Until(f.t, name+" admitted", func() bool { return f.status(name).Up })
 	only(f.t, f.reads(f.t.Context(), 10), name)
 }
 
