@@ -56,7 +56,8 @@ var sqliteWriterMetrics = []string{
 
 // TestMetricsKeepTheirNamesLabelsAndTypes scrapes /metrics of a live server
 // on each dialect, after requests that touch every family, and compares the
-// families' names, types and label names with pinnedMetrics.
+// families' names, types and label names with pinnedMetrics; the Go
+// runtime's and the process's collectors must be there too.
 func TestMetricsKeepTheirNamesLabelsAndTypes(t *testing.T) {
 	for name, dbURL := range map[string]string{
 		"sqlite":   "sqlite:" + filepath.Join(t.TempDir(), "strata.db"),
@@ -69,6 +70,12 @@ func TestMetricsKeepTheirNamesLabelsAndTypes(t *testing.T) {
 			for _, f := range got {
 				if !strings.HasPrefix(f, "go_") && !strings.HasPrefix(f, "process_") {
 					ours = append(ours, f)
+				}
+			}
+			// Next to them, what every Go service's dashboard starts from.
+			for _, f := range []string{"go_goroutines gauge ", "go_memstats_heap_alloc_bytes gauge ", "process_cpu_seconds_total counter ", "process_resident_memory_bytes gauge "} {
+				if !slices.Contains(got, f) {
+					t.Errorf("/metrics lacks the Go and process collectors' %q", f)
 				}
 			}
 			want := slices.Sorted(slices.Values(pinnedMetrics[name]))

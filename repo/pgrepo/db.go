@@ -17,11 +17,11 @@ package pgrepo
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pgdb "github.com/strata-go/strata/db/pg"
 	"github.com/strata-go/strata/repo"
@@ -113,12 +113,13 @@ func NewCluster(c *pgscale.Cluster, opts Options) *DB {
 // without one.
 func (db *DB) Cluster() *pgscale.Cluster { return db.cluster }
 
-// WriteMetrics writes the router's per-node metrics in the Prometheus text
-// format (see scaling.Router.WriteMetrics); nothing without a cluster.
-func (db *DB) WriteMetrics(w io.Writer) {
-	if db.cluster != nil {
-		db.cluster.WriteMetrics(w)
+// RegisterMetrics registers the database's metrics with reg: the router's
+// per-node metrics (see scaling.Router.Collector), none without a cluster.
+func (db *DB) RegisterMetrics(reg prometheus.Registerer) error {
+	if db.cluster == nil {
+		return nil
 	}
+	return reg.Register(db.cluster.Collector())
 }
 
 // Pool returns the underlying pool (for migrations, metrics and tools); with

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
 	"github.com/strata-go/strata/repo"
@@ -184,13 +185,12 @@ func (db *DB) Reader() *sql.DB { return db.reader }
 // (see package sqlitescale).
 func (db *DB) Router() *sqlitescale.Router { return db.router }
 
-// WriteMetrics writes the router's metrics (reads routed, errors, pool
-// statistics of the writer and the readers) and the writer's counters
-// (groups committed and the transactions in them, stale audit chain heads)
-// in the Prometheus text format.
-func (db *DB) WriteMetrics(w io.Writer) {
-	db.router.WriteMetrics(w)
-	db.w.writeMetrics(w)
+// RegisterMetrics registers the database's metrics with reg, read at each
+// scrape: the router's (reads routed, errors, pool statistics of the writer
+// and the readers; see scaling.Router.Collector) and the writer's counters
+// (groups committed and the transactions in them, stale audit chain heads).
+func (db *DB) RegisterMetrics(reg prometheus.Registerer) error {
+	return errors.Join(reg.Register(db.router.Collector()), db.w.registerMetrics(reg))
 }
 
 // Dialect returns repo.SQLite.

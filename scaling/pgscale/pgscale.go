@@ -35,11 +35,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-go/strata/scaling"
 
@@ -162,8 +162,8 @@ func (c *Cluster) Router() *scaling.Router[*pgxpool.Pool] { return c.router }
 // Primary returns the primary's pool, for writes and transactions.
 func (c *Cluster) Primary() *pgxpool.Pool { return c.primary }
 
-// WriteMetrics writes the router's metrics (see scaling.Router.WriteMetrics).
-func (c *Cluster) WriteMetrics(w io.Writer) { c.router.WriteMetrics(w) }
+// Collector returns the router's metrics (see scaling.Router.Collector).
+func (c *Cluster) Collector() prometheus.Collector { return c.router.Collector() }
 
 // Close stops the probes and closes every pool.
 func (c *Cluster) Close() {
