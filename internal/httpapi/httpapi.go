@@ -53,6 +53,10 @@ type Config struct {
 	// RateLimit limits requests per API key and failed authentications per
 	// client address; the zero value limits nothing.
 	RateLimit RateLimit
+	// Untraced leaves out the span per request; by default each request
+	// has one, made with otel's global TracerProvider (which does nothing
+	// until the binary installs the SDK): for measuring what that costs.
+	Untraced bool
 }
 
 // *service.Service is the Service the binary wires in.
@@ -63,21 +67,22 @@ var openAPI []byte
 
 // server holds the configuration the handlers share.
 type server struct {
-	db      Pinger
-	svc     Service
-	log     *slog.Logger
-	maxBody int64
-	metrics *Metrics
-	gather  prometheus.Gatherer
-	limits  *limits // nil: no rate limits
-	mux     *http.ServeMux
+	db       Pinger
+	svc      Service
+	log      *slog.Logger
+	maxBody  int64
+	metrics  *Metrics
+	gather   prometheus.Gatherer
+	limits   *limits // nil: no rate limits
+	untraced bool
+	mux      *http.ServeMux
 }
 
 // New returns the API's handler.
 func New(cfg Config) http.Handler {
 	s := &server{
 		db: cfg.DB, svc: cfg.Service, log: cfg.Log, maxBody: cfg.MaxBodyBytes,
-		limits: newLimits(cfg.RateLimit), mux: http.NewServeMux(),
+		limits: newLimits(cfg.RateLimit), untraced: cfg.Untraced, mux: http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -11,6 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/strata-go/strata/service"
 )
 
@@ -109,11 +116,27 @@ func (rec *statusRecorder) Flush() {
 // Unwrap gives http.ResponseController the writer underneath.
 func (rec *statusRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// instrument writes the access log line and the request metrics of every
-// request. It never logs headers, so no API key reaches the log.
+// tracer makes the span of each request.
+var tracer = otel.Tracer("github.com/strata-go/strata/internal/httpapi")
+
+// instrument makes the request's span (unless Config.Untraced), and writes
+// the access log line and the request metrics of every request. It never
+// logs headers, so no API key reaches the log.
+//
+// The span continues the trace of an incoming traceparent header (with
+// the propagator otel has, which the binary sets to W3C Trace Context),
+// is named for the method and route ("POST /v1/orgs/{org}/projects"), and
+// carries the route, status, org and request ID; the access log line
+// carries the trace ID.
 func (s *server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		var span trace.Span = noop.Span{}
+		if !s.untraced {
+			ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx, span = tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+			r = r.WithContext(ctx)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if rec.status == 0 {
@@ -122,17 +145,39 @@ func (s *server) instrument(next http.Handler) http.Handler {
 			d := time.Since(start)
 			st := stateOf(r.Context())
 			s.metrics.Observe(st.route, r.Method, rec.status, d)
+			endRequestSpan(span, r, st, rec.status)
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelWarn
 			}
-			s.log.LogAttrs(r.Context(), level, "http request",
-				slog.String("method", r.Method), slog.String("route", st.route),
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", st.route),
 				slog.Int("status", rec.status), slog.Duration("duration", d),
-				slog.Int64("bytes", rec.bytes), slog.String("request_id", st.id))
+				slog.Int64("bytes", rec.bytes), slog.String("request_id", st.id)}
+			if sc := span.SpanContext(); sc.HasTraceID() {
+				attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+			}
+			s.log.LogAttrs(r.Context(), level, "http request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// endRequestSpan names the request's span for its route and gives it the
+// answer, then ends it. r is the request the mux routed (its path values
+// are set).
+func endRequestSpan(span trace.Span, r *http.Request, st *requestState, status int) {
+	if span.IsRecording() {
+		span.SetName(r.Method + " " + st.route)
+		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", st.route),
+			attribute.Int("http.response.status_code", status), attribute.String("strata.request_id", st.id))
+		if org := r.PathValue("org"); org != "" {
+			span.SetAttributes(attribute.String("strata.org", org))
+		}
+		if status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
+	}
+	span.End()
 }
 
 // recoverPanics turns a panicking handler into a logged 500; the client sees

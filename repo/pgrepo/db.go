@@ -28,6 +28,7 @@ import (
 	"github.com/strata-go/strata/scaling"
 	"github.com/strata-go/strata/scaling/pgscale"
 
+	"github.com/strata-go/strata/internal/dbtrace"
 	"github.com/strata-go/strata/internal/pguuid"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	// Reader, when set, serves the Store's reads outside transactions (a
 	// replica router, say); writes and transactions always use the pool.
 	Reader pgdb.DBTX
+	// Untraced leaves out the OpenTelemetry span per statement (see
+	// internal/dbtrace) that Open's pool otherwise makes under every
+	// recording span: for measuring what that costs. (OpenCluster's pools
+	// always trace.)
+	Untraced bool
 }
 
 // DB is a PostgreSQL database: a pgx pool and the repo.Store over it.
@@ -56,6 +62,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, repo.Invalid("database url", "%v", err)
 	}
 	cfg.AfterConnect = pguuid.Register
+	if !opts.Untraced {
+		cfg.ConnConfig.Tracer = dbtrace.PgxTracer{}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, mapErr(err, "database")

@@ -43,6 +43,7 @@ import (
 
 	"github.com/strata-go/strata/scaling"
 
+	"github.com/strata-go/strata/internal/dbtrace"
 	"github.com/strata-go/strata/internal/pguuid"
 )
 
@@ -123,7 +124,8 @@ func poolConfig(rawURL string, cfg scaling.Config) (*pgxpool.Config, error) {
 	if pc.MinConns > pc.MaxConns {
 		return nil, fmt.Errorf("%w: pool MinConns (%d) exceeds MaxConns (%d)", scaling.ErrInvalidConfig, pc.MinConns, pc.MaxConns)
 	}
-	pc.AfterConnect = pguuid.Register // uuid.UUID in binary, without text round trips
+	pc.AfterConnect = pguuid.Register          // uuid.UUID in binary, without text round trips
+	pc.ConnConfig.Tracer = dbtrace.PgxTracer{} // a span per statement under a recording span
 	return pc, nil
 }
 
