@@ -10,8 +10,9 @@
 //	cfg.ConnConfig.Tracer = dbtrace.PgxTracer{}
 //	db := sql.OpenDB(dbtrace.Connector(connector, "sqlite"))
 //
-// Under a span that does not record (tracing off, or a request not
-// sampled), a statement costs one context lookup more than without them.
+// With tracing off (no TracerProvider installed) a statement costs an
+// atomic load more than without them; in a request not sampled, a context
+// lookup.
 package dbtrace
 
 import (
@@ -21,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/strata-go/strata/internal/tracing"
 )
 
 var tracer = otel.Tracer("github.com/strata-go/strata/internal/dbtrace")
@@ -46,7 +49,7 @@ func Name(sql string) string {
 
 // recording reports whether ctx's span records: only then is a statement
 // worth a span.
-func recording(ctx context.Context) bool { return trace.SpanFromContext(ctx).IsRecording() }
+func recording(ctx context.Context) bool { return tracing.Recording(ctx) }
 
 // start starts the span of one statement of system ("postgresql",
 // "sqlite") under ctx's span, which must be recording.

@@ -42,6 +42,9 @@ func (PgxTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQ
 // endOwn ends the span TraceQueryStart or TraceCopyFromStart put in ctx;
 // when they made none, ctx's span is the caller's and does not record.
 func endOwn(ctx context.Context, err error) {
+	if tracing.Off() {
+		return
+	}
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		tracing.End(span, err)
 	}
@@ -69,7 +72,7 @@ func (PgxTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.Trac
 // TraceBatchQuery records one statement of the batch as a child of its
 // pipeline, from the previous statement's answer to this one's.
 func (PgxTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
-	p, ok := ctx.Value(pipelineKey{}).(*pipeline)
+	p, ok := pipelineOf(ctx)
 	if !ok {
 		return
 	}
@@ -85,9 +88,18 @@ func (PgxTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.Trac
 
 // TraceBatchEnd ends the pipeline's span.
 func (PgxTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
-	if p, ok := ctx.Value(pipelineKey{}).(*pipeline); ok {
+	if p, ok := pipelineOf(ctx); ok {
 		tracing.End(p.span, data.Err)
 	}
+}
+
+// pipelineOf returns the pipeline TraceBatchStart put in ctx, if any.
+func pipelineOf(ctx context.Context) (*pipeline, bool) {
+	if tracing.Off() {
+		return nil, false
+	}
+	p, ok := ctx.Value(pipelineKey{}).(*pipeline)
+	return p, ok
 }
 
 // TraceCopyFromStart starts a "copy" span naming the table.
