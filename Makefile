@@ -32,7 +32,7 @@ test: postgres
 	STRATA_CONFORMANCE_SUMMARY=$(SUMMARY) $(GO) test -count=1 ./...
 	@cat $(SUMMARY); rm -f $(SUMMARY)
 
-## generate: sqlc (db/pg, db/sqlite) then go generate (mocks)
+## generate: sqlc (db/pg, db/sqlite) then go generate (mocks, the client)
 generate:
 	$(TOOLS) sqlc -f ../sqlc.yaml generate
 	$(GO) generate ./...
@@ -48,7 +48,7 @@ sqlc-vet:
 
 ## generated-check: fail when `make generate` changes any committed file
 generated-check: generate
-	@git diff --exit-code --stat -- db mocks || { echo 'generated code is stale: run make generate and commit'; exit 1; }
+	@git diff --exit-code --stat -- db mocks client || { echo 'generated code is stale: run make generate and commit'; exit 1; }
 
 ## bench: every benchmark, each comparing our path with its reference in the same run,
 ## then the summary tables (layer vs raw driver, pgbench, ...)
