@@ -19,7 +19,7 @@ func TestWalkThroughThroughTheClient(t *testing.T) {
 		"postgres": emptyPostgres(t),
 	} {
 		t.Run(name, func(t *testing.T) {
-			var log syncBuffer
+			var log lockedBuffer
 			lc, stop := serveInProcess(t, dbURL, &log)
 			defer stop()
 			ctx := t.Context()

@@ -1,18 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/strata-go/strata/internal/loadgen"
 )
 
 // pinnedMetrics are the metric families /metrics served before it moved to
@@ -91,27 +84,10 @@ func TestMetricsKeepTheirNamesLabelsAndTypes(t *testing.T) {
 // a request no route matches, and returns the /metrics page.
 func scrapeAfterTraffic(t *testing.T, dbURL string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout bytes.Buffer
-	srv, err := OpenServer(ctx, ServeConfig{
-		DB: dbURL, Addr: "127.0.0.1:0", Migrate: true, Shutdown: 10 * time.Second,
-		BootstrapOrg: "acme", BootstrapEmail: "admin@example.com", PolicyStaleness: time.Second,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)), &stdout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	m := firstStartKey.FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no first-start key: %q", stdout.String())
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- srv.Run(ctx) }()
-	defer func() { cancel(); <-ran }()
-
-	c := &loadgen.Client{Base: "http://" + srv.Addr(), Key: m[1], Timeout: 10 * time.Second}
-	defer c.Close()
+	var log lockedBuffer
+	c, stop := serveInProcess(t, dbURL, &log)
+	defer stop()
+	ctx := t.Context()
 	for _, r := range []struct{ method, path, body string }{
 		{"GET", "/v1/orgs/acme/projects", ""},
 		{"POST", "/v1/orgs/acme/projects", `{"name":"pinned"}`},

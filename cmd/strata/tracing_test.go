@@ -79,7 +79,7 @@ func TestTraceOfACreateProjectRequest(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			system := map[string]string{"sqlite": "sqlite", "postgres": "postgresql"}[name]
-			var log syncBuffer
+			var log lockedBuffer
 			c, stop := serveInProcess(t, dbURL, &log)
 			defer stop()
 			traceSpans(t)
@@ -161,7 +161,7 @@ func requestSpans(t *testing.T, root string) tree {
 
 // serveInProcess runs OpenServer on dbURL, logging to log, and returns a
 // client with the first-start key and a function that stops the server.
-func serveInProcess(t *testing.T, dbURL string, log *syncBuffer) (*loadgen.Client, func()) {
+func serveInProcess(t *testing.T, dbURL string, log *lockedBuffer) (*loadgen.Client, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout bytes.Buffer
@@ -188,24 +188,6 @@ func serveInProcess(t *testing.T, dbURL string, log *syncBuffer) (*loadgen.Clien
 		<-ran
 		srv.Close()
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // tree is the spans a test recorded, by span ID.
