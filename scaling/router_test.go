@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/metricstest"
 	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/scaling"
 )
@@ -470,9 +471,7 @@ func TestMetrics(t *testing.T) {
 	f := newRouter(t, cfg, node{name: "p", region: "eu", pos: 10 * mib},
 		node{name: "a", region: `e"u\`, pos: 9 * mib, lag: 1500 * time.Millisecond})
 	f.reads(t.Context(), 3)
-	var b strings.Builder
-	f.r.WriteMetrics(&b)
-	out := b.String()
+	out := metricsText(t, f.r)
 	line := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="([^"\\]|\\.)*"(,[a-z_]+="([^"\\]|\\.)*")*\})? [0-9.e+-]+$`)
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		if !strings.HasPrefix(l, "# ") && !line.MatchString(l) {
@@ -480,13 +479,13 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`strata_db_reads_routed_total{node="a",role="replica",region="e\"u\\"} 3`,
-		`strata_db_reads_routed_total{node="p",role="primary",region="eu"} 0`,
-		`strata_db_node_up{node="a",role="replica",region="e\"u\\"} 1`,
-		`strata_db_replay_lag_bytes{node="a",role="replica",region="e\"u\\"} 1.048576e+06`,
-		`strata_db_replay_lag_seconds{node="a",role="replica",region="e\"u\\"} 1.5`,
-		`strata_db_pool_max_conns{node="p",role="primary",region="eu"} 4`,
-		`strata_db_ejections_total{node="a",role="replica",region="e\"u\\"} 0`,
+		`strata_db_reads_routed_total{node="a",region="e\"u\\",role="replica"} 3`,
+		`strata_db_reads_routed_total{node="p",region="eu",role="primary"} 0`,
+		`strata_db_node_up{node="a",region="e\"u\\",role="replica"} 1`,
+		`strata_db_replay_lag_bytes{node="a",region="e\"u\\",role="replica"} 1.048576e+06`,
+		`strata_db_replay_lag_seconds{node="a",region="e\"u\\",role="replica"} 1.5`,
+		`strata_db_pool_max_conns{node="p",region="eu",role="primary"} 4`,
+		`strata_db_ejections_total{node="a",region="e\"u\\",role="replica"} 0`,
 		"# TYPE strata_db_reads_routed_total counter",
 	} {
 		wantMetric(t, f.r, want)
@@ -495,14 +494,19 @@ func TestMetrics(t *testing.T) {
 
 func wantMetric(t *testing.T, r *scaling.Router[*fakeConn], line string) {
 	t.Helper()
-	var b strings.Builder
-	r.WriteMetrics(&b)
-	for _, l := range strings.Split(b.String(), "\n") {
+	out := metricsText(t, r)
+	for _, l := range strings.Split(out, "\n") {
 		if l == line {
 			return
 		}
 	}
-	t.Errorf("metrics lack %q; got:\n%s", line, b.String())
+	t.Errorf("metrics lack %q; got:\n%s", line, out)
+}
+
+// metricsText collects r's metrics in the Prometheus text format.
+func metricsText(t *testing.T, r *scaling.Router[*fakeConn]) string {
+	t.Helper()
+	return metricstest.Collect(t, r.Collector())
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {

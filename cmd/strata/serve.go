@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/internal/httpapi"
@@ -90,13 +93,18 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		s.Close()
 		return nil, err
 	}
+	reg, err := newRegistry(db)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           withRequestTimeout(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, ExtraMetrics: strata.Metrics(db), RateLimit: cfg.RateLimit}), cfg.RequestTimeout),
+		Handler:           withRequestTimeout(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, Registry: reg, RateLimit: cfg.RateLimit}), cfg.RequestTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -104,6 +112,19 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// newRegistry returns the registry /metrics serves: the Go runtime's and
+// the process's collectors and db's metrics; the API adds its own. Every
+// component that has metrics registers them here, in the binary: no
+// package below cmd/ uses a global registry.
+func newRegistry(db repo.DB) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := strata.RegisterMetrics(reg, db); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return reg, nil
 }
 
 // bootstrap gives an empty database its first org and owner, and prints the
@@ -255,6 +276,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	shutdownTracing, err := setupTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans still buffered go out before the process ends.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("tracing: flushing the last spans failed", "err", err)
+		}
+	}()
 	srv, err := OpenServer(ctx, cfg, log, stdout)
 	if err != nil {
 		return err

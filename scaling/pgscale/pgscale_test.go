@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/internal/metricstest"
 	"github.com/strata-go/strata/internal/pgtest"
 	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/repo"
@@ -76,14 +78,13 @@ func nodeName(port int) string { return fmt.Sprintf("127.0.0.1:%d/postgres", por
 // metric returns the line of the cluster's metrics that starts with prefix.
 func metric(t *testing.T, c *pgscale.Cluster, prefix string) string {
 	t.Helper()
-	var b strings.Builder
-	c.WriteMetrics(&b)
-	for _, l := range strings.Split(b.String(), "\n") {
+	page := metricstest.Collect(t, c.Collector())
+	for _, l := range strings.Split(page, "\n") {
 		if strings.HasPrefix(l, prefix) {
 			return l
 		}
 	}
-	t.Fatalf("no metric %q in:\n%s", prefix, b.String())
+	t.Fatalf("no metric %q in:\n%s", prefix, page)
 	return ""
 }
 
@@ -133,9 +134,11 @@ func TestReplication(t *testing.T) {
 		if port, err := servedBy(ctx, c); err != nil || port != replica.Port() {
 			t.Fatalf("read served by port %d (%v), want the replica's %d", port, err, replica.Port())
 		}
-		metric(t, c, fmt.Sprintf(`strata_db_reads_routed_total{node="%s",role="replica",region="eu"} `, replicaName))
-		if strata.Metrics(db) == nil {
-			t.Fatal("strata.Metrics of a cluster is nil")
+		metric(t, c, fmt.Sprintf(`strata_db_reads_routed_total{node="%s",region="eu",role="replica"} `, replicaName))
+		reg := prometheus.NewPedanticRegistry()
+		check(t, strata.RegisterMetrics(reg, db))
+		if page := metricstest.Gather(t, reg); !strings.Contains(page, "strata_db_node_up{") {
+			t.Fatalf("strata.RegisterMetrics of a cluster registers no node metrics:\n%s", page)
 		}
 	})
 
