@@ -320,7 +320,7 @@ type Error struct {
 	Error struct {
 		Code ErrorErrorCode `json:"code"`
 
-		// Field The input field at fault (400 only).
+		// Field The input field at fault: on a 400, and on a 409 that a taken value (an org slug, an email, a role or project name) caused.
 		Field   *string `json:"field,omitempty"`
 		Message string  `json:"message"`
 	} `json:"error"`
