@@ -8,6 +8,9 @@ STRATA_DB     ?= sqlite:strata.db
 # The suite fails, rather than skips, when PostgreSQL cannot be started.
 # Set STRATA_TEST_REQUIRE_POSTGRES=0 to run the SQLite half alone.
 export STRATA_TEST_REQUIRE_POSTGRES ?= 1
+# The repo conformance suite runs through the read router too
+# (scaling/pgscale TestConformance; a plain go test skips it).
+export STRATA_TEST_ROUTER_CONFORMANCE ?= 1
 # Test clusters live on tmpfs when there is one: about 6x faster clone and start.
 ifneq ($(wildcard /dev/shm/.),)
 export STRATA_TEST_POSTGRES_TMPDIR ?= /dev/shm
@@ -32,7 +35,7 @@ test: postgres
 	STRATA_CONFORMANCE_SUMMARY=$(SUMMARY) $(GO) test -count=1 ./...
 	@cat $(SUMMARY); rm -f $(SUMMARY)
 
-## generate: sqlc (db/pg, db/sqlite) then go generate (mocks)
+## generate: sqlc (db/pg, db/sqlite) then go generate (mocks, the client)
 generate:
 	$(TOOLS) sqlc -f ../sqlc.yaml generate
 	$(GO) generate ./...
@@ -48,7 +51,7 @@ sqlc-vet:
 
 ## generated-check: fail when `make generate` changes any committed file
 generated-check: generate
-	@git diff --exit-code --stat -- db mocks || { echo 'generated code is stale: run make generate and commit'; exit 1; }
+	@git diff --exit-code --stat -- db mocks client || { echo 'generated code is stale: run make generate and commit'; exit 1; }
 
 ## bench: every benchmark, each comparing our path with its reference in the same run,
 ## then the summary tables (layer vs raw driver, pgbench, ...)
@@ -56,7 +59,7 @@ BENCHLOG := $(CURDIR)/bench.out
 bench: postgres
 	set -o pipefail; STRATA_BENCH_PGBENCH=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./... | tee $(BENCHLOG)
 	set -o pipefail; STRATA_LOADTEST=1 STRATA_LOADTEST_OUT=$(CURDIR)/loadtest.out $(GO) test -count=1 -timeout 30m -v -run 'TestImportThroughput|TestHTTPLoad|TestHotOrgHTTP|TestAuditMemory' ./internal/loadtest | tee -a $(BENCHLOG)
-	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true; grep -h 'audited/unaudited' $(BENCHLOG) || true; cat $(CURDIR)/loadtest.out 2>/dev/null || true
+	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h -A4 '^tracing ' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true; grep -h 'audited/unaudited' $(BENCHLOG) || true; cat $(CURDIR)/loadtest.out 2>/dev/null || true
 
 ## soak: the fault tests (kill -9 under load, connection loss, replica loss), each
 ## repeating its fault for $(SOAK); CI runs a short one

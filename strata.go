@@ -20,13 +20,13 @@ package strata
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-go/strata/migrations"
 	"github.com/strata-go/strata/repo"
@@ -96,18 +96,15 @@ func OpenCluster(ctx context.Context, primaryURL string, replicas []scaling.Repl
 	return pgrepo.OpenCluster(ctx, primaryURL, replicas, cfg, pgrepo.Options{})
 }
 
-// Metrics returns a function that writes db's routing metrics (per node:
-// reads routed, errors, ejections, replay lag, pool statistics) in the
-// Prometheus text format, for an HTTP /metrics handler; nil when db has
-// none (PostgreSQL opened without OpenCluster).
-func Metrics(db repo.DB) func(io.Writer) {
-	switch d := db.(type) {
-	case *pgrepo.DB:
-		if d.Cluster() != nil {
-			return d.WriteMetrics
-		}
-	case *sqliterepo.DB:
-		return d.WriteMetrics
+// RegisterMetrics registers db's metrics with reg, read at each scrape:
+// routing per node (reads routed, errors, ejections, replay lag, pool
+// statistics) and, on SQLite, the writer's group commits. A PostgreSQL
+// database opened without OpenCluster has none.
+func RegisterMetrics(reg prometheus.Registerer, db repo.DB) error {
+	if m, ok := db.(interface {
+		RegisterMetrics(prometheus.Registerer) error
+	}); ok {
+		return m.RegisterMetrics(reg)
 	}
 	return nil
 }

@@ -29,7 +29,8 @@ var (
 var kinds = []error{ErrNotFound, ErrConflict, ErrInvalid, ErrForbidden, ErrUnauthenticated, ErrUnavailable, ErrInternal}
 
 // Error is the error type repositories and services return. Kind is one of the
-// Err* values above; Field names the offending input field for ErrInvalid.
+// Err* values above; Field names the offending input field for ErrInvalid,
+// and for an ErrConflict on a unique key (a taken slug, email or name).
 type Error struct {
 	Kind    error  // one of ErrNotFound, ErrConflict, ...
 	Field   string // the input field at fault, if any (JSON name, e.g. "email")
@@ -106,7 +107,7 @@ func IsRetryable(err error) bool {
 	return errors.As(err, &e) && e.Retryable
 }
 
-// FieldOf returns the input field an ErrInvalid error names, or "".
+// FieldOf returns the input field an error names (see Error.Field), or "".
 func FieldOf(err error) string {
 	var e *Error
 	if errors.As(err, &e) {

@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/strata-go/strata/repo"
 )
@@ -119,5 +125,58 @@ func TestValidators(t *testing.T) {
 		if !errors.Is(c.err, repo.ErrInvalid) || repo.FieldOf(c.err) != c.field {
 			t.Errorf("case %d: err %v, want invalid %s", i, c.err, c.field)
 		}
+	}
+}
+
+// TestRetrySpans: under a recording span, each wait before a transaction
+// runs again is a "repo.retry" span under it, naming the attempt to come
+// and the error that made it necessary; with no span, there are none.
+func TestRetrySpans(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	// The package's tracer stays with the first provider set: this test's.
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
+	p := repo.RetryPolicy{MaxAttempts: 4}
+	retryable := &repo.Error{Kind: repo.ErrConflict, Message: "serialization failure", Retryable: true}
+	failTwice := func() func() error {
+		calls := 0
+		return func() error {
+			if calls++; calls < 3 {
+				return retryable
+			}
+			return nil
+		}
+	}
+	if err := p.Do(context.Background(), failTwice()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(spans.Ended()); n != 0 {
+		t.Errorf("%d spans without a recording parent, want none", n)
+	}
+	ctx, parent := otel.Tracer("test").Start(context.Background(), "request")
+	if err := p.Do(ctx, failTwice()); err != nil {
+		t.Fatal(err)
+	}
+	parent.End()
+	var attempts []string
+	for _, s := range spans.Ended() {
+		if s.Name() != "repo.retry" {
+			continue
+		}
+		if s.Parent().SpanID() != parent.SpanContext().SpanID() {
+			t.Errorf("repo.retry is not under the caller's span")
+		}
+		for _, kv := range s.Attributes() {
+			switch kv.Key {
+			case "repo.retry.attempt":
+				attempts = append(attempts, kv.Value.Emit())
+			case "repo.retry.error":
+				if !strings.Contains(kv.Value.AsString(), "serialization failure") {
+					t.Errorf("repo.retry.error = %q", kv.Value.AsString())
+				}
+			}
+		}
+	}
+	if want := []string{"2", "3"}; !slices.Equal(attempts, want) {
+		t.Errorf("retry spans for attempts %v, want %v", attempts, want)
 	}
 }

@@ -98,8 +98,8 @@
 //
 // # Metrics
 //
-// Router.WriteMetrics writes Prometheus text: per node (labels node, role,
-// region) up, reads routed, read errors, ejections, reads in flight, replay
+// Router.Collector is a prometheus.Collector read at scrape time: per node
+// (labels node, role, region) up, reads routed, read errors, ejections, reads in flight, replay
 // lag in bytes and seconds, probe latency and pool statistics, and causal
 // reads by outcome.
 package scaling

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/metricstest"
+	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/scaling"
 )
 
@@ -164,18 +166,6 @@ func (f *fixture) status(name string) scaling.NodeStatus {
 	return scaling.NodeStatus{}
 }
 
-// waitFor polls cond until it holds or 10s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // only fails t unless the reads went to the named nodes, each getting some.
 func only(t *testing.T, got map[string]int, names ...string) {
 	t.Helper()
@@ -316,7 +306,7 @@ func TestCausal(t *testing.T) {
 	// No replica gets there: the read waits CausalWait, probing, then takes the primary.
 	before := f.probes("a")
 	only(t, f.reads(scaling.WithConsistency(t.Context(), scaling.Causal(scaling.TokenAt(250))), 1), "p")
-	waitFor(t, "the causal wait to probe the lagging replica", func() bool { return f.probes("a") > before })
+	poll.Until(t, "the causal wait to probe the lagging replica", func() bool { return f.probes("a") > before })
 	// A token only the primary satisfies goes there without waiting.
 	only(t, f.reads(scaling.WithConsistency(t.Context(), scaling.Causal(scaling.PrimaryOnly())), 1), "p")
 	wantMetric(t, f.r, `strata_db_causal_reads_total{outcome="replica"} 70`)
@@ -389,7 +379,7 @@ func TestEjectionAndReadmission(t *testing.T) {
 	}
 	only(t, f.reads(t.Context(), 20), other)
 	// Its probe still succeeds: it is back after the backoff.
-	waitFor(t, failed+" re-admitted", func() bool { return f.status(failed).Up })
+	poll.Until(t, failed+" re-admitted", func() bool { return f.status(failed).Up })
 	if got := f.reads(t.Context(), 100); got[failed] == 0 {
 		t.Fatalf("reads after re-admission: %v", got)
 	}
@@ -410,7 +400,7 @@ func TestProbeFailureEjects(t *testing.T) {
 func (f *fixture) comesBack(name string) {
 	f.t.Helper()
 	f.drv.set(f.conns[name], func(n *fakeNode) { n.err = nil })
-	waitFor(f.t, name+" admitted", func() bool { return f.status(name).Up })
+	poll.Until(f.t, name+" admitted", func() bool { return f.status(name).Up })
 	only(f.t, f.reads(f.t.Context(), 10), name)
 }
 
@@ -481,9 +471,7 @@ func TestMetrics(t *testing.T) {
 	f := newRouter(t, cfg, node{name: "p", region: "eu", pos: 10 * mib},
 		node{name: "a", region: `e"u\`, pos: 9 * mib, lag: 1500 * time.Millisecond})
 	f.reads(t.Context(), 3)
-	var b strings.Builder
-	f.r.WriteMetrics(&b)
-	out := b.String()
+	out := metricsText(t, f.r)
 	line := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="([^"\\]|\\.)*"(,[a-z_]+="([^"\\]|\\.)*")*\})? [0-9.e+-]+$`)
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		if !strings.HasPrefix(l, "# ") && !line.MatchString(l) {
@@ -491,13 +479,13 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`strata_db_reads_routed_total{node="a",role="replica",region="e\"u\\"} 3`,
-		`strata_db_reads_routed_total{node="p",role="primary",region="eu"} 0`,
-		`strata_db_node_up{node="a",role="replica",region="e\"u\\"} 1`,
-		`strata_db_replay_lag_bytes{node="a",role="replica",region="e\"u\\"} 1.048576e+06`,
-		`strata_db_replay_lag_seconds{node="a",role="replica",region="e\"u\\"} 1.5`,
-		`strata_db_pool_max_conns{node="p",role="primary",region="eu"} 4`,
-		`strata_db_ejections_total{node="a",role="replica",region="e\"u\\"} 0`,
+		`strata_db_reads_routed_total{node="a",region="e\"u\\",role="replica"} 3`,
+		`strata_db_reads_routed_total{node="p",region="eu",role="primary"} 0`,
+		`strata_db_node_up{node="a",region="e\"u\\",role="replica"} 1`,
+		`strata_db_replay_lag_bytes{node="a",region="e\"u\\",role="replica"} 1.048576e+06`,
+		`strata_db_replay_lag_seconds{node="a",region="e\"u\\",role="replica"} 1.5`,
+		`strata_db_pool_max_conns{node="p",region="eu",role="primary"} 4`,
+		`strata_db_ejections_total{node="a",region="e\"u\\",role="replica"} 0`,
 		"# TYPE strata_db_reads_routed_total counter",
 	} {
 		wantMetric(t, f.r, want)
@@ -506,14 +494,19 @@ func TestMetrics(t *testing.T) {
 
 func wantMetric(t *testing.T, r *scaling.Router[*fakeConn], line string) {
 	t.Helper()
-	var b strings.Builder
-	r.WriteMetrics(&b)
-	for _, l := range strings.Split(b.String(), "\n") {
+	out := metricsText(t, r)
+	for _, l := range strings.Split(out, "\n") {
 		if l == line {
 			return
 		}
 	}
-	t.Errorf("metrics lack %q; got:\n%s", line, b.String())
+	t.Errorf("metrics lack %q; got:\n%s", line, out)
+}
+
+// metricsText collects r's metrics in the Prometheus text format.
+func metricsText(t *testing.T, r *scaling.Router[*fakeConn]) string {
+	t.Helper()
+	return metricstest.Collect(t, r.Collector())
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {

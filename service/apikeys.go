@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/strata-go/strata/enterprise/rbac"
+	"github.com/strata-go/strata/internal/tracing"
 	"github.com/strata-go/strata/repo"
 )
 
@@ -74,7 +77,12 @@ func formatKey(id uuid.UUID, secret string) string {
 // org's policy version is unchanged (see cache.go): the presented secret's
 // SHA-256 is compared in constant time with the cached hash, and the expiry
 // with the clock.
-func (s *Service) Authenticate(ctx context.Context, key string, req Request) (Principal, error) {
+//
+// Under a recording span, Authenticate is a "service.Authenticate" span
+// with the key's ID (not its secret) and the outcome.
+func (s *Service) Authenticate(ctx context.Context, key string, req Request) (p Principal, err error) {
+	ctx, span := tracing.Child(ctx, tracer, "service.Authenticate")
+	defer func() { endAuthenticate(span, p, err) }()
 	denied := repo.Unauthenticated("invalid or expired API key")
 	ctx = security(ctx)
 	id, secret, ok := parseKey(key)
@@ -90,6 +98,25 @@ func (s *Service) Authenticate(ctx context.Context, key string, req Request) (Pr
 		return Principal{}, denied
 	}
 	return Principal{OrgID: k.orgID, UserID: k.userID, KeyID: id, Request: req}, nil
+}
+
+// endAuthenticate ends Authenticate's span: the key it named and whether
+// it was accepted; a refusal is an answer, not a failure of the span.
+func endAuthenticate(span trace.Span, p Principal, err error) {
+	if span.IsRecording() {
+		outcome := "ok"
+		switch {
+		case errIs(err, repo.ErrUnauthenticated):
+			outcome, err = "denied", nil
+		case err != nil:
+			outcome = "error"
+		}
+		span.SetAttributes(attribute.String("strata.auth.outcome", outcome))
+		if p.KeyID != uuid.Nil {
+			span.SetAttributes(attribute.String("strata.api_key.id", p.KeyID.String()))
+		}
+	}
+	tracing.End(span, err)
 }
 
 // NewAPIKey is the input of CreateAPIKey.

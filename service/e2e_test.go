@@ -3,18 +3,23 @@ package service_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/internal/pgtest"
 	"github.com/strata-go/strata/internal/testdb"
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/repo/pgrepo"
 	"github.com/strata-go/strata/service"
 )
 
@@ -36,8 +41,10 @@ type world struct {
 
 var req = service.Request{RemoteAddr: "127.0.0.1", RequestID: "e2e"}
 
-func newWorld(t *testing.T, d repo.Dialect) *world {
-	db := testdb.Open(t, d)
+func newWorld(t *testing.T, d repo.Dialect) *world { return newWorldOn(t, testdb.Open(t, d)) }
+
+// newWorldOn is newWorld on db, fresh, migrated and empty.
+func newWorldOn(t *testing.T, db repo.DB) *world {
 	authz := rbac.New(db.RoleBindings(), rbac.Options{})
 	w := &world{t: t, ctx: context.Background(), db: db, authz: authz, svc: service.New(db, authz, service.Options{})}
 	org, key, err := w.svc.Bootstrap(w.ctx, service.BootstrapInput{OrgSlug: "acme", Email: "olive@example.com", Name: "Olive"}, req)
@@ -288,8 +295,9 @@ func (w *world) ownerBinding(userID uuid.UUID) uuid.UUID {
 }
 
 // barrierStore is a Store whose transactions, before counting owners, wait
-// until two of them are about to count or a moment has passed: it lines up
-// two concurrent removals of owners at the check that should serialize them.
+// until two of them are about to count or the other is held back: it lines
+// up two concurrent removals of owners at the check that should serialize
+// them.
 type barrierStore struct {
 	repo.Store
 	wait func()
@@ -318,49 +326,105 @@ func (b barrierBindings) CountOrgWide(ctx context.Context, orgID, roleID uuid.UU
 // the policy bump that opens each transaction serializes them before the
 // last-owner guard reads (under READ COMMITTED on PostgreSQL both guards
 // would otherwise count two owners, and the org would be left with none).
+//
+// Each transaction waits before counting until the other is about to count
+// too (serialization broken: the race is lined up) or is held back waiting
+// for it. On PostgreSQL the other then waits for a lock; on SQLite, for the
+// one writer, on a channel: the test runs in a synctest bubble there, where
+// a timer fires only once every goroutine of the bubble is blocked.
 func TestTwoOwnersRemovingEachOther(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := newWorld(t, d)
-			other, _ := w.member("otto@example.com", rbac.Owner)
-
-			arrived, release := make(chan struct{}, 2), make(chan struct{})
-			go func() { <-arrived; <-arrived; close(release) }()
-			wait := func() {
-				arrived <- struct{}{}
-				select {
-				case <-release: // both are about to count: the race is on
-				case <-time.After(500 * time.Millisecond): // the other is held back, as it should be
-				}
-			}
-			// Both are authorized from the cache, before either transaction.
-			for _, p := range []service.Principal{w.owner, other} {
-				if _, err := w.svc.ListMembers(w.ctx, p, "acme", repo.PageRequest{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			svc := service.New(barrierStore{w.db, wait}, w.authz, service.Options{})
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for i, c := range []struct{ by, removes service.Principal }{{w.owner, other}, {other, w.owner}} {
-				wg.Go(func() { errs[i] = svc.RemoveMember(w.ctx, c.by, "acme", c.removes.UserID) })
-			}
-			wg.Wait()
-
-			// The loser is refused by the last-owner guard, or, if it was
-			// slow enough to be checked after the winner's commit, because
-			// it is no longer a member.
-			loser := errors.Join(errs...)
-			if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(loser, repo.ErrConflict) && !errors.Is(loser, repo.ErrForbidden) {
-				t.Errorf("removals: %v and %v, want one success and one refusal", errs[0], errs[1])
-			}
-			owner, err := w.db.Roles().GetByName(w.ctx, w.org.ID, rbac.Owner)
+	t.Run(string(repo.SQLite), func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			// A file, not :memory:, whose readers share a cache that the
+			// writer's transaction locks: the other would wait there in
+			// SQLite's busy loop, which sleeps on the real clock.
+			db, err := strata.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "strata.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n, err := w.db.RoleBindings().CountOrgWide(w.ctx, w.org.ID, owner.ID); err != nil || n != 1 {
-				t.Errorf("%d owners left (%v), want 1", n, err)
+			t.Cleanup(func() { db.Close() })
+			if err := strata.Migrate(t.Context(), db); err != nil {
+				t.Fatal(err)
 			}
+			twoOwnersRemovingEachOther(t, newWorldOn(t, db), func(ctx context.Context) <-chan struct{} {
+				held := make(chan struct{})
+				go func() {
+					select {
+					case <-time.After(time.Second): // bubble time: no real wait
+						close(held)
+					case <-ctx.Done():
+					}
+				}()
+				return held
+			})
 		})
+	})
+	t.Run(string(repo.PostgreSQL), func(t *testing.T) {
+		w := newWorld(t, repo.PostgreSQL)
+		twoOwnersRemovingEachOther(t, w, func(ctx context.Context) <-chan struct{} {
+			held := make(chan struct{})
+			go func() {
+				for ; ctx.Err() == nil; time.Sleep(time.Millisecond) {
+					var waiting bool
+					err := w.db.(*pgrepo.DB).Pool().QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
+						WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting)
+					if err != nil || waiting {
+						close(held)
+						return
+					}
+				}
+			}()
+			return held
+		})
+	})
+}
+
+// twoOwnersRemovingEachOther is TestTwoOwnersRemovingEachOther on w;
+// heldBack returns a channel closed once the other transaction waits for
+// the caller's, or not before ctx ends.
+func twoOwnersRemovingEachOther(t *testing.T, w *world, heldBack func(ctx context.Context) <-chan struct{}) {
+	other, _ := w.member("otto@example.com", rbac.Owner)
+
+	var arrived atomic.Int32
+	release := make(chan struct{})
+	wait := func() {
+		if arrived.Add(1) == 2 {
+			close(release)
+		}
+		ctx, cancel := context.WithCancel(w.ctx)
+		defer cancel()
+		select {
+		case <-release: // both are about to count: the race is on
+		case <-heldBack(ctx): // the other waits for this one, as it should
+		}
+	}
+
+	// Both are authorized from the cache, before either transaction.
+	for _, p := range []service.Principal{w.owner, other} {
+		if _, err := w.svc.ListMembers(w.ctx, p, "acme", repo.PageRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := service.New(barrierStore{w.db, wait}, w.authz, service.Options{})
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, c := range []struct{ by, removes service.Principal }{{w.owner, other}, {other, w.owner}} {
+		wg.Go(func() { errs[i] = svc.RemoveMember(w.ctx, c.by, "acme", c.removes.UserID) })
+	}
+	wg.Wait()
+
+	// The loser is refused by the last-owner guard, or, if it was
+	// slow enough to be checked after the winner's commit, because
+	// it is no longer a member.
+	loser := errors.Join(errs...)
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(loser, repo.ErrConflict) && !errors.Is(loser, repo.ErrForbidden) {
+		t.Errorf("removals: %v and %v, want one success and one refusal", errs[0], errs[1])
+	}
+	owner, err := w.db.Roles().GetByName(w.ctx, w.org.ID, rbac.Owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.db.RoleBindings().CountOrgWide(w.ctx, w.org.ID, owner.ID); err != nil || n != 1 {
+		t.Errorf("%d owners left (%v), want 1", n, err)
 	}
 }

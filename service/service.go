@@ -17,9 +17,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/enterprise/rbac"
+	"github.com/strata-go/strata/internal/tracing"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/scaling"
 )
@@ -142,11 +145,28 @@ func (s *Service) recordDenied(ctx context.Context, p Principal, org repo.Org, a
 	ev := s.event(p, org, a)
 	ev.Outcome = repo.OutcomeDenied
 	ev.Metadata = mustJSON(map[string]any{"permission": a.perm, "reason": reason})
-	if _, err := audit.RecordDenied(ctx, s.store, ev); err != nil {
+	err := traceAppend(ctx, ev, func(ctx context.Context) error {
+		_, err := audit.RecordDenied(ctx, s.store, ev)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	return denial
 }
+
+// traceAppend runs record, which appends ev to the audit trail, under an
+// "audit.Append" span when ctx's span records.
+func traceAppend(ctx context.Context, ev repo.AuditEvent, record func(ctx context.Context) error) error {
+	ctx, span := tracing.Child(ctx, tracer, "audit.Append")
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("strata.audit.action", ev.Action), attribute.String("strata.audit.outcome", string(ev.Outcome)))
+	}
+	return tracing.End(span, record(ctx))
+}
+
+// tracer makes the service's spans.
+var tracer = otel.Tracer("github.com/strata-go/strata/service")
 
 // mayActOn checks, inside a transaction, that actor holds every permission
 // target holds in the org (at each of target's scopes): what it takes to
@@ -254,7 +274,11 @@ func (s *Service) apply(ctx context.Context, tx repo.Store, p Principal, org rep
 		meta[k] = v
 	}
 	ev.Metadata = mustJSON(meta)
-	if _, err := audit.Record(ctx, tx, ev); err != nil {
+	err = traceAppend(ctx, ev, func(ctx context.Context) error {
+		_, err := audit.Record(ctx, tx, ev)
+		return err
+	})
+	if err != nil {
 		return 0, err
 	}
 	return version, nil

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/enterprise/rbac"
@@ -94,13 +97,18 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		s.Close()
 		return nil, err
 	}
+	reg, err := newRegistry(db, s.sealer)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           withRequestTimeout(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, ExtraMetrics: s.metrics, RateLimit: cfg.RateLimit}), cfg.RequestTimeout),
+		Handler:           withRequestTimeout(httpapi.New(httpapi.Config{DB: db, Service: svc, Log: log, Registry: reg, RateLimit: cfg.RateLimit}), cfg.RequestTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -110,10 +118,9 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 	return s, nil
 }
 
-// startSealer runs the audit sealer in the background: on PostgreSQL it
-// seals the events that the server's transactions (woken by each commit)
-// and other processes queue, and at start whatever an earlier process
-// left; on SQLite it finds nothing to do.
+// startSealer runs the audit sealer in the background: it seals the events
+// that the server's transactions (woken by each commit) and other processes
+// record, and at start whatever an earlier process left.
 func (s *Server) startSealer() {
 	opts := audit.SealerOptions{Log: s.log}
 	if q, ok := s.db.(interface{ Queued() <-chan struct{} }); ok {
@@ -129,12 +136,17 @@ func (s *Server) startSealer() {
 	s.stopSeal = func() { cancel(); <-done }
 }
 
-// metrics writes the database's and the sealer's metrics for /metrics.
-func (s *Server) metrics(w io.Writer) {
-	if m := strata.Metrics(s.db); m != nil {
-		m(w)
+// newRegistry returns the registry /metrics serves: the Go runtime's and
+// the process's collectors, db's metrics and the audit sealer's; the API
+// adds its own. Every component that has metrics registers them here, in
+// the binary: no package below cmd/ uses a global registry.
+func newRegistry(db repo.DB, sealer *audit.Sealer) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), sealer.Collector())
+	if err := strata.RegisterMetrics(reg, db); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	s.sealer.WriteMetrics(w)
+	return reg, nil
 }
 
 // bootstrap gives an empty database its first org and owner, and prints the
@@ -290,6 +302,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	shutdownTracing, err := setupTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans still buffered go out before the process ends.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("tracing: flushing the last spans failed", "err", err)
+		}
+	}()
 	srv, err := OpenServer(ctx, cfg, log, stdout)
 	if err != nil {
 		return err

@@ -2,13 +2,17 @@ package audit
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/strata-go/strata/internal/tracing"
 
 	"github.com/strata-go/strata/repo"
 )
@@ -132,7 +136,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 func (s *Sealer) SealAll(ctx context.Context) (int64, error) {
 	var n int64
 	for {
-		rep, err := s.events.SealPending(ctx, Seal)
+		rep, err := s.round(ctx)
 		if err != nil {
 			s.mu.Lock()
 			s.stats.Errors++
@@ -151,6 +155,24 @@ func (s *Sealer) SealAll(ctx context.Context) (int64, error) {
 		}
 	}
 }
+
+// round is one SealPending call, traced: a root span (sealing answers no
+// request) named audit.Seal, with the number of events sealed, over the
+// round's statements.
+func (s *Sealer) round(ctx context.Context) (repo.SealReport, error) {
+	if tracing.Off() {
+		return s.events.SealPending(ctx, Seal)
+	}
+	ctx, span := tracer.Start(ctx, "audit.Seal", trace.WithNewRoot())
+	rep, err := s.events.SealPending(ctx, Seal)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("strata.audit.sealed", len(rep.Sealed)), attribute.Bool("strata.audit.more", rep.More))
+	}
+	return rep, tracing.End(span, err)
+}
+
+// tracer makes the sealer's spans.
+var tracer = otel.Tracer("github.com/strata-go/strata/enterprise/audit")
 
 // count adds a round's events to the stats.
 func (s *Sealer) count(rep repo.SealReport) {
@@ -176,28 +198,49 @@ func (s *Sealer) Stats() SealerStats {
 	return s.stats
 }
 
-// WriteMetrics writes the sealer's metrics in the Prometheus text format:
-// events sealed, failed rounds, the delay from an event's recording to its
-// seal (a histogram), and the events waiting now with the age of the
-// oldest (read from the database, every org's).
-func (s *Sealer) WriteMetrics(w io.Writer) {
-	st := s.Stats()
-	fmt.Fprintf(w, "# HELP strata_audit_sealed_events_total Audit events this process sealed into their chains.\n"+
-		"# TYPE strata_audit_sealed_events_total counter\nstrata_audit_sealed_events_total %d\n"+
-		"# HELP strata_audit_seal_errors_total Sealing rounds that failed (and were tried again).\n"+
-		"# TYPE strata_audit_seal_errors_total counter\nstrata_audit_seal_errors_total %d\n"+
-		"# HELP strata_audit_seal_delay_seconds Time from an audit event's recording to the commit of its seal, for the events this process sealed.\n"+
-		"# TYPE strata_audit_seal_delay_seconds histogram\n", st.Sealed, st.Errors)
-	var cum int64
-	for i, b := range DelayBuckets {
-		cum += st.Delays[i]
-		fmt.Fprintf(w, "strata_audit_seal_delay_seconds_bucket{le=\"%g\"} %d\n", b.Seconds(), cum)
+// The sealer's metrics.
+var (
+	sealedDesc = prometheus.NewDesc("strata_audit_sealed_events_total",
+		"Audit events this process sealed into their chains.", nil, nil)
+	sealErrorsDesc = prometheus.NewDesc("strata_audit_seal_errors_total",
+		"Sealing rounds that failed (and were tried again).", nil, nil)
+	sealDelayDesc = prometheus.NewDesc("strata_audit_seal_delay_seconds",
+		"Time from an audit event's recording to the commit of its seal, for the events this process sealed.", nil, nil)
+	unsealedDesc = prometheus.NewDesc("strata_audit_unsealed_events",
+		"Audit events committed and not yet sealed, every org's.", nil, nil)
+	oldestUnsealedDesc = prometheus.NewDesc("strata_audit_oldest_unsealed_age_seconds",
+		"Age of the oldest audit event not yet sealed (0 when none waits).", nil, nil)
+)
+
+// Collector returns the sealer's metrics as a prometheus.Collector: events
+// sealed, failed rounds, the delay from an event's recording to its seal
+// (a histogram), and, read from the database at each scrape, the events
+// waiting now with the age of the oldest (every org's). Register it once
+// per registry.
+func (s *Sealer) Collector() prometheus.Collector { return sealerCollector{s} }
+
+type sealerCollector struct{ s *Sealer }
+
+func (c sealerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{sealedDesc, sealErrorsDesc, sealDelayDesc, unsealedDesc, oldestUnsealedDesc} {
+		ch <- d
 	}
-	fmt.Fprintf(w, "strata_audit_seal_delay_seconds_bucket{le=\"+Inf\"} %d\nstrata_audit_seal_delay_seconds_sum %g\nstrata_audit_seal_delay_seconds_count %d\n",
-		st.Sealed, st.DelaySum.Seconds(), st.Sealed)
+}
+
+func (c sealerCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.Stats()
+	ch <- prometheus.MustNewConstMetric(sealedDesc, prometheus.CounterValue, float64(st.Sealed))
+	ch <- prometheus.MustNewConstMetric(sealErrorsDesc, prometheus.CounterValue, float64(st.Errors))
+	buckets := make(map[float64]uint64, len(DelayBuckets))
+	var cum uint64
+	for i, b := range DelayBuckets {
+		cum += uint64(st.Delays[i])
+		buckets[b.Seconds()] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(sealDelayDesc, uint64(st.Sealed), st.DelaySum.Seconds(), buckets)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	b, err := s.events.Backlog(ctx, uuid.Nil)
+	b, err := c.s.events.Backlog(ctx, uuid.Nil)
 	if err != nil {
 		return // the database does not answer: the gauges are left out
 	}
@@ -205,8 +248,6 @@ func (s *Sealer) WriteMetrics(w io.Writer) {
 	if b.Pending > 0 {
 		age = max(time.Since(b.OldestTime).Seconds(), 0)
 	}
-	fmt.Fprintf(w, "# HELP strata_audit_unsealed_events Audit events committed and not yet sealed, every org's.\n"+
-		"# TYPE strata_audit_unsealed_events gauge\nstrata_audit_unsealed_events %d\n"+
-		"# HELP strata_audit_oldest_unsealed_age_seconds Age of the oldest audit event not yet sealed (0 when none waits).\n"+
-		"# TYPE strata_audit_oldest_unsealed_age_seconds gauge\nstrata_audit_oldest_unsealed_age_seconds %g\n", b.Pending, age)
+	ch <- prometheus.MustNewConstMetric(unsealedDesc, prometheus.GaugeValue, float64(b.Pending))
+	ch <- prometheus.MustNewConstMetric(oldestUnsealedDesc, prometheus.GaugeValue, age)
 }

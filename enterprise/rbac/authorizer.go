@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/strata-go/strata/internal/tracing"
 	"github.com/strata-go/strata/repo"
 )
 
@@ -113,8 +116,27 @@ func New(grants GrantSource, opts Options) *Authorizer {
 // API key refuses a revoked or expired one (repo.APIKey.Usable) before asking
 // about the key's user. An unknown perm is an ErrInvalid error; an error
 // reading the database is returned as is, with a zero (denying) Decision.
+//
+// Under a recording span, Check is an "rbac.Check" span with the
+// permission, whether the user's grants came from the cache
+// (rbac.cache hit or miss), the answer and the deciding role.
 func (a *Authorizer) Check(ctx context.Context, orgID, userID uuid.UUID, perm string, projectID *uuid.UUID) (Decision, error) {
-	return decide(perm, projectID, func() (*grantSet, error) { return a.grantSet(ctx, orgID, userID) })
+	ctx, span := tracing.Child(ctx, tracer, "rbac.Check")
+	hit := false
+	d, err := decide(perm, projectID, func() (*grantSet, error) {
+		set, cached, err := a.grantSet(ctx, orgID, userID)
+		hit = cached
+		return set, err
+	})
+	if span.IsRecording() {
+		cache := "miss"
+		if hit {
+			cache = "hit"
+		}
+		span.SetAttributes(attribute.String("rbac.permission", perm), attribute.String("rbac.cache", cache),
+			attribute.Bool("rbac.allowed", d.Allowed), attribute.String("rbac.role", d.RoleName))
+	}
+	return d, tracing.End(span, err)
 }
 
 // Authorize is Check returning an error: nil when allowed, an ErrForbidden
@@ -165,27 +187,31 @@ func (a *Authorizer) org(orgID uuid.UUID) *orgState {
 }
 
 // grantSet returns the user's compiled grants, from the cache when it holds
-// them for the org's current version.
-func (a *Authorizer) grantSet(ctx context.Context, orgID, userID uuid.UUID) (*grantSet, error) {
+// them for the org's current version, and whether they came from there.
+func (a *Authorizer) grantSet(ctx context.Context, orgID, userID uuid.UUID) (*grantSet, bool, error) {
 	degraded := a.watched.Load() && !a.listening.Load()
 	if degraded && a.versions == nil {
-		return load(ctx, a.grants, orgID, userID) // nothing tells us about changes: no cache
+		set, err := load(ctx, a.grants, orgID, userID) // nothing tells us about changes: no cache
+		return set, false, err
 	}
 	st := a.org(orgID)
 	v, err := a.version(ctx, orgID, st, degraded)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	t := st.tableFor(v, a.maxUsers)
 	if set, ok := t.users.load(userID); ok {
-		return set, nil
+		return set, true, nil
 	}
 	set, err := load(ctx, a.grants, orgID, userID) // after tableFor: see tableFor
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return t.users.loadOrStore(userID, set), nil
+	return t.users.loadOrStore(userID, set), false, nil
 }
+
+// tracer makes the spans of checks.
+var tracer = otel.Tracer("github.com/strata-go/strata/enterprise/rbac")
 
 // version returns the newest policy version of the org known, asking the
 // VersionSource first if what is known is older than MaxStaleness (or always,

@@ -124,9 +124,12 @@ func (r Result) MeanRatio() float64 { return r.Strata.NsPerOp() / r.Raw.NsPerOp(
 func (r Result) ExtraAllocs() float64 { return r.Strata.AllocsPerOp() - r.Raw.AllocsPerOp() }
 
 // Met reports whether the result is within both targets.
-func (r Result) Met() bool {
+func (r Result) Met() bool { return r.MetWithin(MaxTimeRatio, MaxExtraAllocs) }
+
+// MetWithin reports whether the result is within the targets given.
+func (r Result) MetWithin(maxTime, maxAllocs float64) bool {
 	// A hundredth of an allocation is noise from background goroutines.
-	return r.TimeRatio() <= MaxTimeRatio && r.ExtraAllocs() <= MaxExtraAllocs+0.01
+	return r.TimeRatio() <= maxTime && r.ExtraAllocs() <= maxAllocs+0.01
 }
 
 // Out is where Compare and Suite.Print write their summaries. The testing
@@ -137,6 +140,11 @@ var Out io.Writer = os.Stdout
 // Suite collects the comparisons of one dialect for a summary.
 type Suite struct {
 	Name string // e.g. "postgres"
+	// Title heads the table; "" means "layer vs raw driver, " and Name.
+	Title string
+	// MaxTimeRatio and MaxExtraAllocs are the targets; 0 means the
+	// package's (MaxTimeRatio, MaxExtraAllocs).
+	MaxTimeRatio, MaxExtraAllocs float64
 
 	mu      sync.Mutex
 	results []Result
@@ -182,8 +190,9 @@ func (s *Suite) Compare(b *testing.B, op string, strata, raw Op) {
 		if res.Strata.N == 0 || res.Raw.N == 0 {
 			return // both leaves filtered out by -bench
 		}
+		maxTime, maxAllocs := s.targets()
 		fmt.Fprintf(Out, "    %s %s: strata/raw time %.3f (target <= %.2f; ratio of means %.3f), allocs %+.1f/op (target <= +%.0f): %s\n",
-			s.Name, op, res.TimeRatio(), MaxTimeRatio, res.MeanRatio(), res.ExtraAllocs(), MaxExtraAllocs, verdict(res))
+			s.Name, op, res.TimeRatio(), maxTime, res.MeanRatio(), res.ExtraAllocs(), maxAllocs, s.verdict(res))
 		s.mu.Lock()
 		s.results = append(s.results, res)
 		s.mu.Unlock()
@@ -207,23 +216,40 @@ func (s *Suite) Table() string {
 		return ""
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "layer vs raw driver, %s (%s/%s, %d CPUs; strata and raw interleaved in blocks of %d):\n",
-		s.Name, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), Block)
+	title := s.Title
+	if title == "" {
+		title = "layer vs raw driver, " + s.Name
+	}
+	fmt.Fprintf(&sb, "%s (%s/%s, %d CPUs; strata and raw interleaved in blocks of %d):\n",
+		title, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), Block)
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "op\tstrata ns/op\traw ns/op\ttime ratio\tstrata allocs/op\traw allocs/op\textra allocs\tstrata B/op\traw B/op\tverdict\t")
 	for _, r := range rs {
 		fmt.Fprintf(w, "%s\t%.0f\t%.0f\t%.3f\t%.1f\t%.1f\t%+.1f\t%.0f\t%.0f\t%s\t\n", r.Op,
 			r.Strata.NsPerOp(), r.Raw.NsPerOp(), r.TimeRatio(),
 			r.Strata.AllocsPerOp(), r.Raw.AllocsPerOp(), r.ExtraAllocs(),
-			r.Strata.BytesPerOp(), r.Raw.BytesPerOp(), verdict(r))
+			r.Strata.BytesPerOp(), r.Raw.BytesPerOp(), s.verdict(r))
 	}
 	w.Flush()
-	fmt.Fprintf(&sb, "targets: time ratio (median of paired blocks) <= %.2f, extra allocs <= %.0f per operation", MaxTimeRatio, MaxExtraAllocs)
+	maxTime, maxAllocs := s.targets()
+	fmt.Fprintf(&sb, "targets: time ratio (median of paired blocks) <= %.2f, extra allocs <= %.0f per operation", maxTime, maxAllocs)
 	return sb.String()
 }
 
-func verdict(r Result) string {
-	if r.Met() {
+// targets returns the suite's time ratio and extra allocations targets.
+func (s *Suite) targets() (maxTime, maxAllocs float64) {
+	maxTime, maxAllocs = s.MaxTimeRatio, s.MaxExtraAllocs
+	if maxTime == 0 {
+		maxTime = MaxTimeRatio
+	}
+	if maxAllocs == 0 {
+		maxAllocs = MaxExtraAllocs
+	}
+	return maxTime, maxAllocs
+}
+
+func (s *Suite) verdict(r Result) string {
+	if r.MetWithin(s.targets()) {
 		return "ok"
 	}
 	return "MISS"

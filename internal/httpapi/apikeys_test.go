@@ -25,6 +25,7 @@ import (
 
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/internal/httpapi"
+	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/repo/sqliterepo"
 	"github.com/strata-go/strata/service"
 )
@@ -275,15 +276,18 @@ func TestExpiredKeyRefusedAtOnce(t *testing.T) {
 }
 
 // TestRevokeUnderLoad revokes a key while clients hammer the API with it:
-// no request sent after the revocation was acknowledged succeeds.
+// no request sent after the revocation was acknowledged succeeds. It
+// revokes once requests have succeeded with the key, and stops once
+// enough requests sent after the revocation have been answered.
 func TestRevokeUnderLoad(t *testing.T) {
+	const clients, checked = 8, 200
 	w := newWorld(t)
 	key, id := w.newKey(`{"name":"busy"}`)
 	var revoked atomic.Bool
-	var late, before atomic.Int64
+	var late, before, after atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	for range 8 {
+	for range clients {
 		wg.Go(func() {
 			for {
 				select {
@@ -297,22 +301,26 @@ func TestRevokeUnderLoad(t *testing.T) {
 				case err != nil:
 					t.Error(err)
 					return
-				case sentAfter && status != 401:
-					late.Add(1)
-				case !sentAfter && status == 200:
+				case sentAfter:
+					after.Add(1)
+					if status != 401 {
+						late.Add(1)
+					}
+				case status == 200:
 					before.Add(1)
 				}
 			}
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
+	// A failed client stops counting: end the wait rather than time out.
+	poll.Until(t, "requests to succeed with the key", func() bool { return before.Load() >= clients || t.Failed() })
 	w.must(204, w.ownerKey, "DELETE", "/v1/orgs/acme/api-keys/"+id, "")
 	revoked.Store(true)
-	time.Sleep(100 * time.Millisecond)
+	poll.Until(t, "requests sent after the revocation", func() bool { return after.Load() >= checked || t.Failed() })
 	close(stop)
 	wg.Wait()
-	if late.Load() != 0 || before.Load() == 0 {
-		t.Errorf("%d requests sent after the revocation succeeded (and %d before it)", late.Load(), before.Load())
+	if late.Load() != 0 || before.Load() == 0 || after.Load() < checked {
+		t.Errorf("%d of %d requests sent after the revocation succeeded (and %d before it)", late.Load(), after.Load(), before.Load())
 	}
 }
 

@@ -276,8 +276,16 @@ func TestReadmeWalkThrough(t *testing.T) {
 	}
 }
 
+// TestEndToEndErrors checks each error's status and field, on both
+// dialects: a taken name, say, is a 409 naming "name" on either.
 func TestEndToEndErrors(t *testing.T) {
-	w := newWorld(t)
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) { testErrors(t, d) })
+	}
+}
+
+func testErrors(t *testing.T, d repo.Dialect) {
+	w := newWorldWith(t, worldOptions{dialect: d})
 	key := w.ownerKey
 	w.must(201, key, "POST", "/v1/orgs/acme/projects", `{"name":"apollo"}`)
 
@@ -286,12 +294,13 @@ func TestEndToEndErrors(t *testing.T) {
 		status             int
 		field              string
 	}{
-		{"POST", "/v1/orgs/acme/projects", `{"name":"apollo"}`, 409, ""},
+		{"POST", "/v1/orgs/acme/projects", `{"name":"apollo"}`, 409, "name"},
 		{"POST", "/v1/orgs/acme/projects", `{"name":"  "}`, 400, "name"},
 		{"POST", "/v1/orgs/acme/projects", `{"name":"x","owner":"me"}`, 400, "owner"},
 		{"PUT", "/v1/orgs/acme/roles/admin", `{"permissions":["org.read"]}`, 409, ""},
 		{"DELETE", "/v1/orgs/acme/roles/owner", "", 409, ""},
 		{"POST", "/v1/orgs/acme/roles", `{"name":"bad","permissions":["rockets.launch"]}`, 400, "permissions"},
+		{"POST", "/v1/orgs/acme/roles", `{"name":"admin","permissions":["org.read"]}`, 409, "name"},
 		{"DELETE", "/v1/orgs/acme/members/" + w.owner.UserID.String(), "", 409, ""},
 		{"POST", "/v1/orgs/acme/members", `{"email":"not an email"}`, 400, "email"},
 		{"POST", "/v1/orgs/acme/members", `{"email":"owner@acme.test"}`, 409, ""},

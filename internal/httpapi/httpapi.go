@@ -8,17 +8,19 @@
 // Errors are {"error":{"code","message","field"?}}, mapped from the repo error
 // vocabulary. Config.RateLimit bounds the requests per API key and the
 // failed authentications per client address (429 with Retry-After).
-// /healthz, /readyz and /metrics (Prometheus text format) serve operators.
+// /healthz, /readyz and /metrics (Prometheus text format, whatever
+// Config.Registry gathers) serve operators.
 package httpapi
 
 import (
 	"context"
 	_ "embed"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-go/strata/service"
 )
@@ -44,14 +46,17 @@ type Config struct {
 	// MaxBodyBytes limits request bodies; larger ones are refused with 413.
 	// 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Metrics counts requests for /metrics; nil means a fresh registry.
-	Metrics *Metrics
-	// ExtraMetrics, when set, writes more metrics in the Prometheus text
-	// format after the HTTP ones (database pool stats, per-node counts).
-	ExtraMetrics func(w io.Writer)
+	// Registry receives the API's request metrics, and /metrics serves all
+	// it gathers: the binary registers the Go and process collectors and
+	// the database's there too. nil means a registry of the API's own.
+	Registry *prometheus.Registry
 	// RateLimit limits requests per API key and failed authentications per
 	// client address; the zero value limits nothing.
 	RateLimit RateLimit
+	// Untraced leaves out the span per request; by default each request
+	// has one, made with otel's global TracerProvider (which does nothing
+	// until the binary installs the SDK): for measuring what that costs.
+	Untraced bool
 }
 
 // *service.Service is the Service the binary wires in.
@@ -62,21 +67,22 @@ var openAPI []byte
 
 // server holds the configuration the handlers share.
 type server struct {
-	db      Pinger
-	svc     Service
-	log     *slog.Logger
-	maxBody int64
-	metrics *Metrics
-	extra   func(w io.Writer)
-	limits  *limits // nil: no rate limits
-	mux     *http.ServeMux
+	db       Pinger
+	svc      Service
+	log      *slog.Logger
+	maxBody  int64
+	metrics  *Metrics
+	gather   prometheus.Gatherer
+	limits   *limits // nil: no rate limits
+	untraced bool
+	mux      *http.ServeMux
 }
 
 // New returns the API's handler.
 func New(cfg Config) http.Handler {
 	s := &server{
 		db: cfg.DB, svc: cfg.Service, log: cfg.Log, maxBody: cfg.MaxBodyBytes,
-		metrics: cfg.Metrics, extra: cfg.ExtraMetrics, limits: newLimits(cfg.RateLimit), mux: http.NewServeMux(),
+		limits: newLimits(cfg.RateLimit), untraced: cfg.Untraced, mux: http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -84,9 +90,11 @@ func New(cfg Config) http.Handler {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
-	if s.metrics == nil {
-		s.metrics = NewMetrics()
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
 	}
+	s.metrics, s.gather = NewMetrics(reg), reg
 	if s.svc == nil {
 		s.log.Warn("httpapi: no Service configured: every /v1 route answers 503")
 	}
@@ -112,7 +120,7 @@ func (s *server) routes() []route {
 	return []route{
 		{"GET /healthz", http.HandlerFunc(s.healthz)},
 		{"GET /readyz", http.HandlerFunc(s.readyz)},
-		{"GET /metrics", http.HandlerFunc(s.serveMetrics)},
+		{"GET /metrics", metricsHandler(s.gather)},
 		{"GET /openapi.json", http.HandlerFunc(serveOpenAPI)},
 
 		{"GET /v1/orgs/{org}", s.v1(s.getOrg)},

@@ -11,6 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/strata-go/strata/internal/tracing"
 	"github.com/strata-go/strata/service"
 )
 
@@ -109,11 +116,34 @@ func (rec *statusRecorder) Flush() {
 // Unwrap gives http.ResponseController the writer underneath.
 func (rec *statusRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// instrument writes the access log line and the request metrics of every
-// request. It never logs headers, so no API key reaches the log.
+// tracer makes the span of each request.
+var tracer = otel.Tracer("github.com/strata-go/strata/internal/httpapi")
+
+// instrument makes the request's span (unless Config.Untraced), and writes
+// the access log line and the request metrics of every request. It never
+// logs headers, so no API key reaches the log.
+//
+// The span continues the trace of an incoming traceparent header (with
+// the propagator otel has, which the binary sets to W3C Trace Context),
+// is named for the method and route ("POST /v1/orgs/{org}/projects"), and
+// carries the route, status, org and request ID. The access log line
+// carries the trace ID when the trace is sampled or came from the caller
+// (not an ID made here for a trace that is not recorded anywhere).
 func (s *server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		span, fromCaller := tracing.None, false
+		if !s.untraced && !tracing.Off() {
+			ctx := otel.GetTextMapPropagator().Extract(r.Context(), headerCarrier(r.Header))
+			fromCaller = ctx != r.Context() // the caller sent trace context
+			var reqCtx context.Context
+			reqCtx, span = tracer.Start(ctx, r.Method, serverSpan)
+			// Only a recording span has children: one not sampled stays
+			// out of the request, sparing a copy of it.
+			if span.IsRecording() {
+				r = r.WithContext(reqCtx)
+			}
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if rec.status == 0 {
@@ -122,17 +152,66 @@ func (s *server) instrument(next http.Handler) http.Handler {
 			d := time.Since(start)
 			st := stateOf(r.Context())
 			s.metrics.Observe(st.route, r.Method, rec.status, d)
+			endRequestSpan(span, r, st, rec.status)
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelWarn
 			}
-			s.log.LogAttrs(r.Context(), level, "http request",
-				slog.String("method", r.Method), slog.String("route", st.route),
+			attrs := [...]slog.Attr{slog.String("method", r.Method), slog.String("route", st.route),
 				slog.Int("status", rec.status), slog.Duration("duration", d),
-				slog.Int64("bytes", rec.bytes), slog.String("request_id", st.id))
+				slog.Int64("bytes", rec.bytes), slog.String("request_id", st.id), {}}
+			n := len(attrs) - 1
+			if sc := span.SpanContext(); sc.HasTraceID() && (sc.IsSampled() || fromCaller) {
+				attrs[n] = slog.String("trace_id", sc.TraceID().String())
+				n++
+			}
+			s.log.LogAttrs(r.Context(), level, "http request", attrs[:n]...)
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// headerCarrier is propagation.HeaderCarrier that finds the propagators'
+// usual fields without canonicalizing their names at each request
+// (http.Header.Get("traceparent") builds "Traceparent" every time).
+type headerCarrier http.Header
+
+// canonicalFields are the W3C Trace Context and Baggage header names.
+var canonicalFields = map[string]string{"traceparent": "Traceparent", "tracestate": "Tracestate", "baggage": "Baggage"}
+
+func (h headerCarrier) Get(key string) string {
+	if ck, ok := canonicalFields[key]; ok {
+		if v := h[ck]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	return propagation.HeaderCarrier(h).Get(key)
+}
+
+func (h headerCarrier) Set(key, value string) { propagation.HeaderCarrier(h).Set(key, value) }
+
+func (h headerCarrier) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
+
+// serverSpan is the kind of the request's span, made once.
+var serverSpan = trace.WithSpanKind(trace.SpanKindServer)
+
+// endRequestSpan names the request's span for its route and gives it the
+// answer, then ends it. r is the request the mux routed (its path values
+// are set).
+func endRequestSpan(span trace.Span, r *http.Request, st *requestState, status int) {
+	if span.IsRecording() {
+		span.SetName(r.Method + " " + st.route)
+		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", st.route),
+			attribute.Int("http.response.status_code", status), attribute.String("strata.request_id", st.id))
+		if org := r.PathValue("org"); org != "" {
+			span.SetAttributes(attribute.String("strata.org", org))
+		}
+		if status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
+	}
+	span.End()
 }
 
 // recoverPanics turns a panicking handler into a logged 500; the client sees

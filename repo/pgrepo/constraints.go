@@ -3,20 +3,8 @@ package pgrepo
 import "strings"
 
 // The schema (migrations/pg) names its constraints; these turn a violated
-// constraint into the input field, or the referenced thing, an error is about.
-
-// uniqueField returns the input field a unique constraint guards.
-func uniqueField(constraint string) string {
-	switch constraint {
-	case "orgs_slug_key":
-		return "slug"
-	case "users_email_key":
-		return "email"
-	case "roles_org_name_key", "projects_org_name_key":
-		return "name"
-	}
-	return ""
-}
+// constraint into the input field, or the referenced thing, an error is about
+// (package constraint does it for unique keys, for both adapters).
 
 // checkField returns the input field a check constraint or column guards.
 func checkField(constraint, column string) string {

@@ -17,18 +17,19 @@ package pgrepo
 import (
 	"context"
 	"errors"
-	"io"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pgdb "github.com/strata-go/strata/db/pg"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/scaling"
 	"github.com/strata-go/strata/scaling/pgscale"
 
+	"github.com/strata-go/strata/internal/dbtrace"
 	"github.com/strata-go/strata/internal/pguuid"
 )
 
@@ -40,6 +41,11 @@ type Options struct {
 	// Reader, when set, serves the Store's reads outside transactions (a
 	// replica router, say); writes and transactions always use the pool.
 	Reader pgdb.DBTX
+	// Untraced leaves out the OpenTelemetry span per statement (see
+	// internal/dbtrace) that Open's pool otherwise makes under every
+	// recording span: for measuring what that costs. (OpenCluster's pools
+	// always trace.)
+	Untraced bool
 }
 
 // DB is a PostgreSQL database: a pgx pool and the repo.Store over it.
@@ -57,6 +63,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, repo.Invalid("database url", "%v", err)
 	}
 	cfg.AfterConnect = pguuid.Register
+	if !opts.Untraced {
+		cfg.ConnConfig.Tracer = dbtrace.PgxTracer{}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, mapErr(err, "database")
@@ -120,12 +129,13 @@ func (db *DB) Queued() <-chan struct{} { return db.Store.queued }
 // without one.
 func (db *DB) Cluster() *pgscale.Cluster { return db.cluster }
 
-// WriteMetrics writes the router's per-node metrics in the Prometheus text
-// format (see scaling.Router.WriteMetrics); nothing without a cluster.
-func (db *DB) WriteMetrics(w io.Writer) {
-	if db.cluster != nil {
-		db.cluster.WriteMetrics(w)
+// RegisterMetrics registers the database's metrics with reg: the router's
+// per-node metrics (see scaling.Router.Collector), none without a cluster.
+func (db *DB) RegisterMetrics(reg prometheus.Registerer) error {
+	if db.cluster == nil {
+		return nil
 	}
+	return reg.Register(db.cluster.Collector())
 }
 
 // Pool returns the underlying pool (for migrations, metrics and tools); with

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/repo/internal/constraint"
 )
 
 // op says what kind of statement failed, which decides what a foreign-key
@@ -58,7 +59,8 @@ func fromSQLState(pgErr *pgconn.PgError, what string, o op) error {
 	switch code := pgErr.Code; {
 	case code == "23505": // unique_violation
 		e.Kind, e.Message = repo.ErrConflict, what+" already exists"
-		e.Field = uniqueField(pgErr.ConstraintName)
+		u, _ := constraint.Named(pgErr.ConstraintName)
+		e.Field = u.Field
 	case code == "23503": // foreign_key_violation
 		if o == opDelete {
 			e.Kind, e.Message = repo.ErrConflict, what+" is still in use"

@@ -125,7 +125,9 @@ func bindingCases() []testCase {
 			same(e.t, "List", e.bindings(f.org.ID), []repo.RoleBinding{orgWide, keep})
 		}},
 	}
-	// Refusals: each leaves the org's bindings as they were.
+	// Refusals: each leaves the org's bindings as they were, and names no
+	// field: a duplicate grant is made of the user, the role and the
+	// project together, none alone.
 	for _, c := range []struct {
 		name string
 		kind error
@@ -161,7 +163,7 @@ func bindingCases() []testCase {
 			f := e.bindingFixture()
 			in := c.in(e, f)
 			before := e.bindings(f.org.ID)
-			wantKind(e.t, e.createBinding(f, in), c.kind)
+			wantField(e.t, e.createBinding(f, in), c.kind, "")
 			same(e.t, "List", e.bindings(f.org.ID), before)
 		}})
 	}

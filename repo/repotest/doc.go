@@ -17,9 +17,10 @@
 // (Orgs, Users, Memberships, Roles, RoleBindings, Projects, APIKeys,
 // AuditEvents) and the Store's transactions through the repo interfaces
 // only: round trips of every field, input validation (ErrInvalid naming the
-// field, nothing written), uniqueness (ErrConflict), unknown and foreign
-// IDs (ErrNotFound), tenant isolation, keyset pagination and its stability,
-// the audit hash chain, and commit, rollback, retry and concurrency of InTx.
+// field, nothing written), uniqueness (ErrConflict naming the field of the
+// unique key), unknown and foreign IDs (ErrNotFound), tenant isolation,
+// keyset pagination and its stability, the audit hash chain, and commit,
+// rollback, retry and concurrency of InTx.
 //
 // Each case is a subtest named after the repository and behaviour, such as
 // "Projects/CreateDuplicateName", so one case is run with

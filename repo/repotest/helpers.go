@@ -82,7 +82,20 @@ func notFound(t testing.TB, errs ...error) {
 // wantInvalid checks that err is ErrInvalid naming field.
 func wantInvalid(t testing.TB, err error, field string) {
 	t.Helper()
-	wantKind(t, err, repo.ErrInvalid)
+	wantField(t, err, repo.ErrInvalid, field)
+}
+
+// wantConflict checks that err is ErrConflict naming field, the input
+// field that made the unique key it violates ("" when none does alone).
+func wantConflict(t testing.TB, err error, field string) {
+	t.Helper()
+	wantField(t, err, repo.ErrConflict, field)
+}
+
+// wantField checks that err is of kind and names field.
+func wantField(t testing.TB, err, kind error, field string) {
+	t.Helper()
+	wantKind(t, err, kind)
 	if got := repo.FieldOf(err); got != field {
 		t.Fatalf("error %q names field %q, want %q", err, got, field)
 	}

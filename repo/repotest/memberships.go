@@ -22,7 +22,7 @@ func membershipCases() []testCase {
 			u := e.newMember(org.ID)
 			before := e.members(org.ID)
 			_, err := e.db.Memberships().Add(e.ctx, org.ID, u.ID)
-			wantKind(e.t, err, repo.ErrConflict)
+			wantConflict(e.t, err, "user_id")
 			same(e.t, "List", e.members(org.ID), before)
 		}},
 		{"Memberships/AddUnknownUser", func(e *env) {

@@ -83,7 +83,7 @@ func orgCases() []testCase {
 		{"Orgs/CreateDuplicateSlug", func(e *env) {
 			org := must(e.db.Orgs().Create(e.ctx, repo.NewOrg{Slug: "acme", Name: "Acme"})).of(e.t)
 			_, err := e.db.Orgs().Create(e.ctx, repo.NewOrg{Slug: "acme", Name: "Other"})
-			wantKind(e.t, err, repo.ErrConflict)
+			wantConflict(e.t, err, "slug")
 			same(e.t, "List", e.orgs(), []repo.Org{org})
 		}},
 		{"Orgs/GetUnknown", func(e *env) {

@@ -34,7 +34,7 @@ func projectCases() []testCase {
 			org, other := e.newOrg(), e.newOrg()
 			p := must(e.db.Projects().Create(e.ctx, org.ID, repo.NewProject{Name: "apollo"})).of(e.t)
 			_, err := e.db.Projects().Create(e.ctx, org.ID, repo.NewProject{Name: "apollo", Description: "again"})
-			wantKind(e.t, err, repo.ErrConflict)
+			wantConflict(e.t, err, "name")
 			same(e.t, "List", e.projects(org.ID), []repo.Project{p})
 			// The same name in another org is fine.
 			o := must(e.db.Projects().Create(e.ctx, other.ID, repo.NewProject{Name: "apollo"})).of(e.t)
@@ -73,7 +73,7 @@ func projectCases() []testCase {
 			org := e.newOrg()
 			p, other := e.newProject(org.ID), e.newProject(org.ID)
 			_, err := e.db.Projects().Update(e.ctx, org.ID, p.ID, repo.ProjectUpdate{Name: ptr(other.Name)})
-			wantKind(e.t, err, repo.ErrConflict)
+			wantConflict(e.t, err, "name")
 			same(e.t, "List", e.projects(org.ID), []repo.Project{p, other})
 		}},
 		{"Projects/UpdateUnknown", func(e *env) {

@@ -1,6 +1,7 @@
 package repotest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,10 @@ type Harness struct {
 	// Dialect is the dialect of the databases Open returns; the suite checks
 	// that DB.Dialect reports it and prints it in its summary.
 	Dialect repo.Dialect
+
+	// Name, when set, tells this run apart from another of the same dialect
+	// in the summary line, e.g. "postgres via router".
+	Name string
 
 	// Open returns a fresh, migrated and empty database for one case and
 	// registers its cleanup (closing it, dropping it) with t.Cleanup. Run
@@ -73,7 +78,7 @@ func Run(t *testing.T, h Harness) {
 	t.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
-		line := fmt.Sprintf("conformance[%s]: %d cases passed, %d failed, %d skipped\n", h.Dialect, passed, failed, skipped)
+		line := fmt.Sprintf("conformance[%s]: %d cases passed, %d failed, %d skipped\n", cmp.Or(h.Name, string(h.Dialect)), passed, failed, skipped)
 		fmt.Fprint(os.Stdout, line)
 		appendSummary(t, line)
 	})

@@ -58,7 +58,7 @@ func roleCases() []testCase {
 			org, other := e.newOrg(), e.newOrg()
 			r := e.role(org.ID, "ops", false, "projects.read")
 			_, err := e.db.Roles().Create(e.ctx, org.ID, repo.NewRole{Name: "ops", Permissions: []string{"*"}})
-			wantKind(e.t, err, repo.ErrConflict)
+			wantConflict(e.t, err, "name")
 			same(e.t, "List", e.roles(org.ID), []repo.Role{r})
 			// The same name in another org is fine.
 			o := e.role(other.ID, "ops", false, "*")

@@ -37,13 +37,13 @@ func userCases() []testCase {
 		{"Users/CreateDuplicateEmail", func(e *env) {
 			u := must(e.db.Users().Create(e.ctx, repo.NewUser{Email: "a@x.io", Name: "First"})).of(e.t)
 			_, err := e.db.Users().Create(e.ctx, repo.NewUser{Email: "a@x.io", Name: "Second"})
-			wantKind(e.t, err, repo.ErrConflict)
+			wantConflict(e.t, err, "email")
 			same(e.t, "GetByEmail", must(e.db.Users().GetByEmail(e.ctx, "a@x.io")).of(e.t), u)
 		}},
 		{"Users/CreateDuplicateEmailOtherCase", func(e *env) {
 			u := must(e.db.Users().Create(e.ctx, repo.NewUser{Email: "A@x.io", Name: "First"})).of(e.t)
 			_, err := e.db.Users().Create(e.ctx, repo.NewUser{Email: "a@X.io", Name: "Second"})
-			wantKind(e.t, err, repo.ErrConflict)
+			wantConflict(e.t, err, "email")
 			same(e.t, "GetByEmail", must(e.db.Users().GetByEmail(e.ctx, "a@X.io")).of(e.t), u)
 		}},
 		{"Users/GetUnknown", func(e *env) {

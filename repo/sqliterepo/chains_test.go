@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-go/strata/internal/metricstest"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/sqliterepo"
 )
@@ -126,10 +129,12 @@ func TestAuditStaleHead(t *testing.T) {
 	if stale := sqliterepo.StaleHeads(db); stale != 1 {
 		t.Errorf("%d appends refused against a stale cached head, want 1", stale)
 	}
-	var metrics strings.Builder
-	db.WriteMetrics(&metrics)
-	if !strings.Contains(metrics.String(), "\nstrata_sqlite_audit_stale_heads_total 1\n") {
-		t.Errorf("metrics lack the stale head:\n%s", metrics.String())
+	reg := prometheus.NewPedanticRegistry()
+	if err := db.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	if page := metricstest.Gather(t, reg); !strings.Contains(page, "\nstrata_sqlite_audit_stale_heads_total 1\n") {
+		t.Errorf("metrics lack the stale head:\n%s", page)
 	}
 	if got, want := sortedTargets(checkChain(t, db, org)), []string{"1", "2", "3"}; !slices.Equal(got, want) {
 		t.Errorf("events about %v, want %v", got, want)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -15,9 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
+	"github.com/strata-go/strata/internal/dbtrace"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/scaling"
 	"github.com/strata-go/strata/scaling/sqlitescale"
@@ -34,6 +36,10 @@ type Options struct {
 	// Retry bounds how InTx runs a transaction again after a retryable
 	// error; the zero value means repo.DefaultRetryPolicy.
 	Retry repo.RetryPolicy
+	// Untraced leaves out the OpenTelemetry span per statement (see
+	// internal/dbtrace) that the connections otherwise make under every
+	// recording span: for measuring what that costs.
+	Untraced bool
 }
 
 // memoryPath is the path that opens a private in-memory database.
@@ -99,7 +105,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	// The one writer connection lives as long as the DB: no lock races
 	// between our own writers, and the WAL stays open between writes.
-	if db.writer, err = openPool(writerDSN, 1, 0); err != nil {
+	if db.writer, err = openPool(writerDSN, 1, 0, opts.Untraced); err != nil {
 		return fail(err)
 	}
 	// Connect the writer first: it creates the file and switches it to WAL
@@ -110,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == memoryPath {
 		readers++ // for keep
 	}
-	if db.reader, err = openPool(readerDSN, readers, 5*time.Minute); err != nil {
+	if db.reader, err = openPool(readerDSN, readers, 5*time.Minute, opts.Untraced); err != nil {
 		return fail(err)
 	}
 	if path == memoryPath {
@@ -131,12 +137,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // openPool returns a pool of up to conns connections to dsn that never
 // replaces a connection for its age and closes one unused for idle (0:
-// never).
-func openPool(dsn string, conns int, idle time.Duration) (*sql.DB, error) {
-	pool, err := sql.Open("sqlite", dsn)
+// never); each statement has a span unless untraced.
+func openPool(dsn string, conns int, idle time.Duration, untraced bool) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
+	if !untraced {
+		c = dbtrace.Connector(c, "sqlite")
+	}
+	pool := sql.OpenDB(c)
 	pool.SetMaxOpenConns(conns)
 	pool.SetMaxIdleConns(conns)
 	pool.SetConnMaxLifetime(0)
@@ -193,13 +203,12 @@ func (db *DB) Reader() *sql.DB { return db.reader }
 // (see package sqlitescale).
 func (db *DB) Router() *sqlitescale.Router { return db.router }
 
-// WriteMetrics writes the router's metrics (reads routed, errors, pool
-// statistics of the writer and the readers) and the writer's counters
-// (groups committed and the transactions in them, stale audit chain heads)
-// in the Prometheus text format.
-func (db *DB) WriteMetrics(w io.Writer) {
-	db.router.WriteMetrics(w)
-	db.w.writeMetrics(w)
+// RegisterMetrics registers the database's metrics with reg, read at each
+// scrape: the router's (reads routed, errors, pool statistics of the writer
+// and the readers; see scaling.Router.Collector) and the writer's counters
+// (groups committed and the transactions in them, stale audit chain heads).
+func (db *DB) RegisterMetrics(reg prometheus.Registerer) error {
+	return errors.Join(reg.Register(db.router.Collector()), db.w.registerMetrics(reg))
 }
 
 // Dialect returns repo.SQLite.

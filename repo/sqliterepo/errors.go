@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/repo/internal/constraint"
 )
 
 // op says what kind of statement failed, which decides what a foreign key
@@ -58,6 +60,7 @@ func codeError(code int, what string, o op, cause error) *repo.Error {
 	switch code {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		e.Kind, e.Message = repo.ErrConflict, what+" already exists"
+		e.Field = violatedKey(cause.Error()).Field
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		if o == opDelete {
 			e.Kind, e.Message = repo.ErrConflict, what+" is still in use"
@@ -77,4 +80,35 @@ func codeError(code int, what string, o op, cause error) *repo.Error {
 		}
 	}
 	return e
+}
+
+// violatedKey returns the unique key the message of a UNIQUE or PRIMARY KEY
+// violation names, or the zero Unique when it names none the schema has.
+// The result code says a key was violated; SQLite says which only in the
+// message (no API gives a constraint's name), in one fixed form:
+// "UNIQUE constraint failed: " and then "index 'NAME'" for an index on
+// expressions, or the key's columns, "table.col, table.col", for any
+// other key. The driver adds its own words around it
+// ("constraint failed: ... (2067)").
+func violatedKey(msg string) constraint.Unique {
+	_, key, ok := strings.Cut(msg, "UNIQUE constraint failed: ")
+	if !ok {
+		return constraint.Unique{}
+	}
+	key, _, _ = strings.Cut(key, " (")
+	if name, ok := strings.CutPrefix(key, "index '"); ok {
+		u, _ := constraint.Named(strings.TrimSuffix(name, "'"))
+		return u
+	}
+	var table string
+	var columns []string
+	for col := range strings.SplitSeq(key, ", ") {
+		t, c, ok := strings.Cut(col, ".")
+		if !ok || (table != "" && t != table) {
+			return constraint.Unique{}
+		}
+		table, columns = t, append(columns, c)
+	}
+	u, _ := constraint.On(table, columns)
+	return u
 }

@@ -3,13 +3,13 @@ package sqliterepo
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"io"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
 	"github.com/strata-go/strata/repo"
@@ -165,15 +165,20 @@ func (g *group) finish(c *chains) bool {
 	return true
 }
 
-// writeMetrics writes the writer's counters in the Prometheus text format.
-func (w *writer) writeMetrics(out io.Writer) {
-	fmt.Fprintf(out, "# HELP strata_sqlite_commits_total Write transactions committed on the writer connection, each a group of one or more.\n"+
-		"# TYPE strata_sqlite_commits_total counter\nstrata_sqlite_commits_total %d\n"+
-		"# HELP strata_sqlite_committed_transactions_total Transactions (InTx calls) in the committed groups.\n"+
-		"# TYPE strata_sqlite_committed_transactions_total counter\nstrata_sqlite_committed_transactions_total %d\n"+
-		"# HELP strata_sqlite_audit_stale_heads_total Audit appends refused against a cached chain head (another process appended) and sealed again.\n"+
-		"# TYPE strata_sqlite_audit_stale_heads_total counter\nstrata_sqlite_audit_stale_heads_total %d\n",
-		w.commits.Load(), w.members.Load(), w.staleHeads.Load())
+// registerMetrics registers the writer's counters with reg, read at each
+// scrape.
+func (w *writer) registerMetrics(reg prometheus.Registerer) error {
+	counter := func(c *atomic.Uint64, name, help string) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(c.Load()) })
+	}
+	return errors.Join(
+		reg.Register(counter(&w.commits, "strata_sqlite_commits_total",
+			"Write transactions committed on the writer connection, each a group of one or more.")),
+		reg.Register(counter(&w.members, "strata_sqlite_committed_transactions_total",
+			"Transactions (InTx calls) in the committed groups.")),
+		reg.Register(counter(&w.staleHeads, "strata_sqlite_audit_stale_heads_total",
+			"Audit appends refused against a cached chain head (another process appended) and sealed again.")),
+	)
 }
 
 // savepoint runs a statement that manages the member's savepoint; when it

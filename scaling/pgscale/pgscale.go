@@ -35,14 +35,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-go/strata/scaling"
 
+	"github.com/strata-go/strata/internal/dbtrace"
 	"github.com/strata-go/strata/internal/pguuid"
 )
 
@@ -123,7 +124,8 @@ func poolConfig(rawURL string, cfg scaling.Config) (*pgxpool.Config, error) {
 	if pc.MinConns > pc.MaxConns {
 		return nil, fmt.Errorf("%w: pool MinConns (%d) exceeds MaxConns (%d)", scaling.ErrInvalidConfig, pc.MinConns, pc.MaxConns)
 	}
-	pc.AfterConnect = pguuid.Register // uuid.UUID in binary, without text round trips
+	pc.AfterConnect = pguuid.Register          // uuid.UUID in binary, without text round trips
+	pc.ConnConfig.Tracer = dbtrace.PgxTracer{} // a span per statement under a recording span
 	return pc, nil
 }
 
@@ -162,8 +164,8 @@ func (c *Cluster) Router() *scaling.Router[*pgxpool.Pool] { return c.router }
 // Primary returns the primary's pool, for writes and transactions.
 func (c *Cluster) Primary() *pgxpool.Pool { return c.primary }
 
-// WriteMetrics writes the router's metrics (see scaling.Router.WriteMetrics).
-func (c *Cluster) WriteMetrics(w io.Writer) { c.router.WriteMetrics(w) }
+// Collector returns the router's metrics (see scaling.Router.Collector).
+func (c *Cluster) Collector() prometheus.Collector { return c.router.Collector() }
 
 // Close stops the probes and closes every pool.
 func (c *Cluster) Close() {

@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/internal/metricstest"
 	"github.com/strata-go/strata/internal/pgtest"
+	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/pgrepo"
 	"github.com/strata-go/strata/scaling"
@@ -33,18 +36,6 @@ func testConfig(region string) scaling.Config {
 		MaxEjectBackoff: 200 * time.Millisecond,
 		CausalWait:      100 * time.Millisecond,
 		MaxConns:        8,
-	}
-}
-
-// waitFor polls cond until it holds, failing t after 30 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -87,14 +78,13 @@ func nodeName(port int) string { return fmt.Sprintf("127.0.0.1:%d/postgres", por
 // metric returns the line of the cluster's metrics that starts with prefix.
 func metric(t *testing.T, c *pgscale.Cluster, prefix string) string {
 	t.Helper()
-	var b strings.Builder
-	c.WriteMetrics(&b)
-	for _, l := range strings.Split(b.String(), "\n") {
+	page := metricstest.Collect(t, c.Collector())
+	for _, l := range strings.Split(page, "\n") {
 		if strings.HasPrefix(l, prefix) {
 			return l
 		}
 	}
-	t.Fatalf("no metric %q in:\n%s", prefix, b.String())
+	t.Fatalf("no metric %q in:\n%s", prefix, page)
 	return ""
 }
 
@@ -144,9 +134,11 @@ func TestReplication(t *testing.T) {
 		if port, err := servedBy(ctx, c); err != nil || port != replica.Port() {
 			t.Fatalf("read served by port %d (%v), want the replica's %d", port, err, replica.Port())
 		}
-		metric(t, c, fmt.Sprintf(`strata_db_reads_routed_total{node="%s",role="replica",region="eu"} `, replicaName))
-		if strata.Metrics(db) == nil {
-			t.Fatal("strata.Metrics of a cluster is nil")
+		metric(t, c, fmt.Sprintf(`strata_db_reads_routed_total{node="%s",region="eu",role="replica"} `, replicaName))
+		reg := prometheus.NewPedanticRegistry()
+		check(t, strata.RegisterMetrics(reg, db))
+		if page := metricstest.Gather(t, reg); !strings.Contains(page, "strata_db_node_up{") {
+			t.Fatalf("strata.RegisterMetrics of a cluster registers no node metrics:\n%s", page)
 		}
 	})
 
@@ -215,7 +207,7 @@ func TestReplication(t *testing.T) {
 		// Bounded staleness refuses the replica once its data is older than
 		// the bound (its replay lag grows while replay is paused).
 		const bound = 200 * time.Millisecond
-		waitFor(t, "the replica's staleness to pass the bound", func() bool {
+		poll.Until(t, "the replica's staleness to pass the bound", func() bool {
 			return nodeStatus(t, c, replicaName).Staleness > bound
 		})
 		bctx := scaling.WithConsistency(ctx, scaling.BoundedStaleness(bound))
@@ -234,7 +226,7 @@ func TestReplication(t *testing.T) {
 
 		// Once replay resumes, causal reads are served by the replica.
 		check(t, replica.ResumeReplay(ctx))
-		waitFor(t, "a causal read served by the replica", func() bool {
+		poll.Until(t, "a causal read served by the replica", func() bool {
 			before := routed(t, c, replicaName)
 			_, err := db.Orgs().Get(rctx, org.ID)
 			return err == nil && routed(t, c, replicaName) == before+1
@@ -296,7 +288,7 @@ func TestReplication(t *testing.T) {
 
 		// It comes back and is re-admitted.
 		check(t, replica.Restart(ctx))
-		waitFor(t, "the restarted replica to serve reads", func() bool {
+		poll.Until(t, "the restarted replica to serve reads", func() bool {
 			port, err := servedBy(ctx, c)
 			if err != nil {
 				t.Fatalf("read while the replica rejoins: %v", err)
@@ -322,7 +314,7 @@ func TestReplication(t *testing.T) {
 		}
 		late = pgtest.NewReplica(parent, primary)
 		lateProxy.setTarget(late.Port())
-		waitFor(t, "the new replica to serve reads", func() bool {
+		poll.Until(t, "the new replica to serve reads", func() bool {
 			port, err := servedBy(ctx, lc)
 			check(t, err)
 			return port == late.Port()
@@ -359,7 +351,7 @@ func TestReplication(t *testing.T) {
 		lateProxy.setDelay(20 * time.Millisecond)
 		lc := open("eu", "eu")
 		near, far := lc.Router().Replicas()[0], lc.Router().Replicas()[1]
-		waitFor(t, "the slow replica's latency to show", func() bool {
+		poll.Until(t, "the slow replica's latency to show", func() bool {
 			n, f := near.Status(), far.Status()
 			return n.Up && f.Up && f.Latency > 2*n.Latency+2*scaling.DefaultLatencyTolerance
 		})
@@ -370,7 +362,7 @@ func TestReplication(t *testing.T) {
 		}
 		// Without the delay both share the reads again.
 		lateProxy.setDelay(0)
-		waitFor(t, "the formerly slow replica to serve reads", func() bool {
+		poll.Until(t, "the formerly slow replica to serve reads", func() bool {
 			port, err := servedBy(ctx, lc)
 			check(t, err)
 			return port == late.Port()
@@ -405,11 +397,11 @@ func TestFailoverMultiHost(t *testing.T) {
 	check(t, err)
 	conn.Close(ctx)
 
-	waitFor(t, "a write to succeed on the new primary", func() bool {
+	poll.Until(t, "a write to succeed on the new primary", func() bool {
 		_, err := c.Primary().Exec(ctx, "INSERT INTO t VALUES (1)")
 		return err == nil
 	})
-	waitFor(t, "the router to see the new primary", func() bool { return c.Router().Primary().Status().Up })
+	poll.Until(t, "the router to see the new primary", func() bool { return c.Router().Primary().Status().Up })
 	tok, err := c.Token(ctx)
 	check(t, err)
 	if port, err := servedBy(scaling.WithConsistency(ctx, scaling.Causal(tok)), c); err != nil || port != standby.Port() {

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"modernc.org/sqlite"
 
 	"github.com/strata-go/strata"
 	sqlitedb "github.com/strata-go/strata/db/sqlite"
+	"github.com/strata-go/strata/internal/metricstest"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/sqliterepo"
 	"github.com/strata-go/strata/scaling"
@@ -150,14 +152,17 @@ func TestEveryConsistencyOnTheReaders(t *testing.T) {
 			t.Errorf("%v read did not go to the readers", c)
 		}
 	}
-	var b strings.Builder
-	strata.Metrics(db)(&b)
+	reg := prometheus.NewPedanticRegistry()
+	if err := strata.RegisterMetrics(reg, db); err != nil {
+		t.Fatal(err)
+	}
+	page := metricstest.Gather(t, reg)
 	for _, want := range []string{
-		`strata_db_reads_routed_total{node="reader",role="replica",region=""} 5`,
-		`strata_db_pool_max_conns{node="writer",role="primary",region=""} 1`,
+		`strata_db_reads_routed_total{node="reader",region="",role="replica"} 5`,
+		`strata_db_pool_max_conns{node="writer",region="",role="primary"} 1`,
 	} {
-		if !strings.Contains(b.String(), want+"\n") {
-			t.Errorf("metrics lack %q:\n%s", want, b.String())
+		if !strings.Contains(page, want+"\n") {
+			t.Errorf("metrics lack %q:\n%s", want, page)
 		}
 	}
 }
