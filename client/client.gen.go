@@ -39,6 +39,24 @@ func (e AuditEventActorType) Valid() bool {
 	}
 }
 
+// Defines values for AuditEventFormat.
+const (
+	N1 AuditEventFormat = 1
+	N2 AuditEventFormat = 2
+)
+
+// Valid indicates whether the value is a known member of the AuditEventFormat enum.
+func (e AuditEventFormat) Valid() bool {
+	switch e {
+	case N1:
+		return true
+	case N2:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventOutcome.
 const (
 	AuditEventOutcomeDenied  AuditEventOutcome = "denied"
@@ -271,11 +289,17 @@ type APIKeyList struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// AuditEvent defines model for AuditEvent.
+// AuditEvent A sealed event of the org's audit chain. Events are sealed (given seq and hashes) shortly after the mutation that recorded them commits; the list shows sealed events only.
 type AuditEvent struct {
-	Action     string                 `json:"action"`
-	ActorId    string                 `json:"actor_id"`
-	ActorType  AuditEventActorType    `json:"actor_type"`
+	Action    string              `json:"action"`
+	ActorId   string              `json:"actor_id"`
+	ActorType AuditEventActorType `json:"actor_type"`
+
+	// ApiKeyId The API key the actor acted through, a UUID; empty when none (and in format 1 events).
+	ApiKeyId string `json:"api_key_id"`
+
+	// Format The canonical encoding the hash covers (enterprise/audit/FORMAT.md): 1 for events recorded before format 2 existed, 2 since.
+	Format     AuditEventFormat       `json:"format"`
 	Hash       string                 `json:"hash"`
 	Id         openapi_types.UUID     `json:"id"`
 	Metadata   map[string]interface{} `json:"metadata"`
@@ -291,6 +315,9 @@ type AuditEvent struct {
 
 // AuditEventActorType defines model for AuditEvent.ActorType.
 type AuditEventActorType string
+
+// AuditEventFormat The canonical encoding the hash covers (enterprise/audit/FORMAT.md): 1 for events recorded before format 2 existed, 2 since.
+type AuditEventFormat int
 
 // AuditEventOutcome defines model for AuditEvent.Outcome.
 type AuditEventOutcome string
@@ -429,7 +456,16 @@ type Report struct {
 	Message  string `json:"message"`
 	Ok       bool   `json:"ok"`
 
-	// Reason Empty when ok, else e.g. hash_mismatch, prev_hash_mismatch, gap, missing_tail.
+	// OldestPendingAt When the oldest of them occurred.
+	OldestPendingAt *time.Time `json:"oldest_pending_at,omitempty"`
+
+	// OldestPendingId The oldest of them, when there is one.
+	OldestPendingId *openapi_types.UUID `json:"oldest_pending_id,omitempty"`
+
+	// Pending Events committed but not yet sealed, which the chain cannot vouch for yet.
+	Pending int64 `json:"pending"`
+
+	// Reason Empty when ok, else e.g. hash_mismatch, gap, missing_tail, head_mismatch, beyond_head, or unsealed (an event waited to be sealed longer than a minute: is a sealer running?).
 	Reason string `json:"reason"`
 }
 
