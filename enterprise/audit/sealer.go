@@ -156,19 +156,22 @@ func (s *Sealer) SealAll(ctx context.Context) (int64, error) {
 	}
 }
 
-// round is one SealPending call, traced: a root span (sealing answers no
-// request) named audit.Seal, with the number of events sealed, over the
-// round's statements.
+// round is one SealPending call. A round that sealed events (or failed) is
+// traced as a span of its own, audit.Seal, with the number of events sealed:
+// sealing answers no request, and the rounds that find nothing, every
+// interval, would only be noise. The span is made once the round is over,
+// with the round's start, so the round's statements are not in it.
 func (s *Sealer) round(ctx context.Context) (repo.SealReport, error) {
-	if tracing.Off() {
-		return s.events.SealPending(ctx, Seal)
-	}
-	ctx, span := tracer.Start(ctx, "audit.Seal", trace.WithNewRoot())
+	start := time.Now()
 	rep, err := s.events.SealPending(ctx, Seal)
-	if span.IsRecording() {
-		span.SetAttributes(attribute.Int("strata.audit.sealed", len(rep.Sealed)), attribute.Bool("strata.audit.more", rep.More))
+	if !tracing.Off() && (len(rep.Sealed) > 0 || err != nil) {
+		_, span := tracer.Start(context.WithoutCancel(ctx), "audit.Seal", trace.WithNewRoot(), trace.WithTimestamp(start))
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Int("strata.audit.sealed", len(rep.Sealed)), attribute.Bool("strata.audit.more", rep.More))
+		}
+		_ = tracing.End(span, err)
 	}
-	return rep, tracing.End(span, err)
+	return rep, err
 }
 
 // tracer makes the sealer's spans.
