@@ -435,6 +435,10 @@ func TestDatabaseUnsealed(t *testing.T) {
 			if r := verifyDB(t, db, org.ID, audit.VerifyOptions{MaxPending: 3 * time.Hour}); !r.OK || r.Backlog.Pending != 1 {
 				t.Errorf("with a longer bound: %+v, want OK with 1 event waiting", r)
 			}
+			var buf bytes.Buffer
+			if n, err := audit.ExportJSONL(ctx, &buf, db.AuditEvents(), org.ID, audit.ExportOptions{}); err != nil || n != 3 {
+				t.Errorf("export: %d events, %v; want the 3 sealed ones, not the one waiting", n, err)
+			}
 			sealAll(t, db)
 			wantOK(t, verifyDB(t, db, org.ID, audit.VerifyOptions{}), 4, head(t, db, org.ID))
 		})
@@ -954,4 +958,54 @@ func TestDatabaseEnumChecks(t *testing.T) {
 			wantOK(t, verifyDB(t, db, org.ID, audit.VerifyOptions{}), 6, head(t, db, org.ID))
 		})
 	}
+}
+
+// TestDatabaseWritersDoNotWaitOnTheChain: on PostgreSQL an audited
+// mutation takes no lock another writer of the same org needs: while one
+// transaction has recorded an event and not committed, another records
+// one in the same org and commits, without waiting for the first (with
+// the chain's head locked by every append until commit, as before issue 15,
+// it would wait until the first ends). SQLite's single writer serializes
+// every transaction anyway.
+func TestDatabaseWritersDoNotWaitOnTheChain(t *testing.T) {
+	db := openDB(t, repo.PostgreSQL)
+	ctx := t.Context()
+	org := createOrg(t, db, "acme")
+	recordSamples(t, db, org.ID, 1)
+	held, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.InTx(ctx, func(tx repo.Store) error {
+			if _, err := audit.Record(ctx, tx, sample(org.ID, 1)); err != nil {
+				return err
+			}
+			// A statement after the append sends it to the server, in the
+			// transaction, before the commit.
+			if _, err := tx.Projects().Create(ctx, org.ID, repo.NewProject{Name: "first"}); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	second, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := db.InTx(second, func(tx repo.Store) error {
+		if _, err := tx.Projects().Create(second, org.ID, repo.NewProject{Name: "second"}); err != nil {
+			return err
+		}
+		_, err := audit.Record(second, tx, sample(org.ID, 2))
+		return err
+	})
+	close(release)
+	if err != nil {
+		t.Fatalf("the second writer, while the first holds its transaction open: %v", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	sealAll(t, db)
+	wantOK(t, verifyDB(t, db, org.ID, audit.VerifyOptions{}), 3, head(t, db, org.ID))
 }
