@@ -177,7 +177,7 @@ func (w *writer) registerMetrics(reg prometheus.Registerer) error {
 		reg.Register(counter(&w.members, "strata_sqlite_committed_transactions_total",
 			"Transactions (InTx calls) in the committed groups.")),
 		reg.Register(counter(&w.staleHeads, "strata_sqlite_audit_stale_heads_total",
-			"Audit appends refused against a cached chain head (another process appended) and sealed again.")),
+			"Audit appends whose cached chain end was stale (another process appended) and that were linked again.")),
 	)
 }
 
