@@ -59,7 +59,7 @@ BENCHLOG := $(CURDIR)/bench.out
 bench: postgres
 	set -o pipefail; STRATA_BENCH_PGBENCH=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./... | tee $(BENCHLOG)
 	set -o pipefail; STRATA_LOADTEST=1 STRATA_LOADTEST_OUT=$(CURDIR)/loadtest.out $(GO) test -count=1 -timeout 30m -v -run 'TestImportThroughput|TestHTTPLoad|TestHotOrgHTTP|TestAuditMemory' ./internal/loadtest | tee -a $(BENCHLOG)
-	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h -A4 '^tracing ' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true; grep -h 'audited/unaudited' $(BENCHLOG) || true; cat $(CURDIR)/loadtest.out 2>/dev/null || true
+	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h -A4 '^tracing ' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true; grep -h 'audited/unaudited' $(BENCHLOG) || true; grep -h 'long/short' $(BENCHLOG) || true; cat $(CURDIR)/loadtest.out 2>/dev/null || true
 
 ## soak: the fault tests (kill -9 under load, connection loss, replica loss), each
 ## repeating its fault for $(SOAK); CI runs a short one

@@ -111,8 +111,14 @@ func (q *Queries) ListPendingAuditEvents(ctx context.Context, arg ListPendingAud
 }
 
 const lockAuditHeadsToSeal = `-- name: LockAuditHeadsToSeal :many
+WITH RECURSIVE pending AS (
+    (SELECT org_id FROM audit_pending ORDER BY org_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT q.org_id FROM audit_pending q WHERE q.org_id > p.org_id ORDER BY q.org_id LIMIT 1)
+    FROM pending p WHERE p.org_id IS NOT NULL
+)
 SELECT org_id, chain, seq, hash, block_min_at, block_max_at FROM audit_heads
-WHERE org_id IN (SELECT DISTINCT org_id FROM audit_pending)
+WHERE org_id IN (SELECT org_id FROM pending)
 ORDER BY org_id
 LIMIT $1
 FOR NO KEY UPDATE SKIP LOCKED
@@ -129,7 +135,9 @@ type LockAuditHeadsToSealRow struct {
 
 // The heads of up to lim orgs with pending events, locked until the
 // sealer's transaction ends; heads another sealer holds are skipped, so at
-// most one process seals an org at a time.
+// most one process seals an org at a time. The orgs are found by skipping
+// through the queue's primary key, one probe per org (a DISTINCT would
+// read every row of the queue, and a queue holds dead rows until vacuum).
 func (q *Queries) LockAuditHeadsToSeal(ctx context.Context, lim int32) ([]LockAuditHeadsToSealRow, error) {
 	rows, err := q.db.Query(ctx, lockAuditHeadsToSeal, lim)
 	if err != nil {

@@ -93,6 +93,7 @@ func (r auditEvents) SealPending(ctx context.Context, seal repo.Sealer) (repo.Se
 		return repo.SealReport{}, err
 	}
 	rep.SealedAt = time.Now()
+	r.s.sealer.sealed(ctx, pool, len(rep.Sealed))
 	return rep, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -167,6 +168,32 @@ type sealerPool struct {
 	primary *pgxpool.Pool
 	mu      sync.Mutex
 	pool    *pgxpool.Pool
+
+	// sinceVacuum counts the events sealed (rows left dead in the queue)
+	// since the sealer last vacuumed the queue.
+	sinceVacuum atomic.Int64
+}
+
+// vacuumEvery is how many events a sealer seals between two VACUUMs of the
+// queue (see sealerPool.sealed).
+const vacuumEvery = 10_000
+
+// sealed counts n events sealed (and deleted from the queue) and, every
+// vacuumEvery, vacuums the queue on the sealer's connection. A queue's rows
+// die within milliseconds; autovacuum looks at a table once a minute
+// (autovacuum_naptime, a server-wide setting), and until a dead row is
+// vacuumed every scan of the queue still reads it: at a few thousand
+// events a second, the sealer would wade through a minute of them each
+// round. Vacuuming a queue that holds few live rows takes milliseconds and
+// blocks no writer. Without the right to vacuum it (a role that does not
+// own the table), PostgreSQL skips it with a warning, and autovacuum alone
+// keeps the queue; an error is left to autovacuum too.
+func (p *sealerPool) sealed(ctx context.Context, pool *pgxpool.Pool, n int) {
+	if p.sinceVacuum.Add(int64(n)) < vacuumEvery {
+		return
+	}
+	p.sinceVacuum.Store(0)
+	_, _ = pool.Exec(ctx, "VACUUM audit_pending")
 }
 
 // get returns the sealer's pool, opening it if need be.
