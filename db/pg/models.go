@@ -45,6 +45,15 @@ type AuditHead struct {
 	Hash  []byte
 }
 
+type IdempotencyKey struct {
+	OrgID       uuid.UUID
+	ApiKeyID    uuid.UUID
+	KeyHash     []byte
+	Fingerprint []byte
+	Result      []byte
+	CreatedAt   time.Time
+}
+
 type Membership struct {
 	OrgID     uuid.UUID
 	UserID    uuid.UUID

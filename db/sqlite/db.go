@@ -27,6 +27,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.bumpPolicyVersionStmt, err = db.PrepareContext(ctx, bumpPolicyVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query BumpPolicyVersion: %w", err)
 	}
+	if q.claimIdempotencyKeyStmt, err = db.PrepareContext(ctx, claimIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimIdempotencyKey: %w", err)
+	}
+	if q.completeIdempotencyKeyStmt, err = db.PrepareContext(ctx, completeIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query CompleteIdempotencyKey: %w", err)
+	}
 	if q.countOrgWideBindingsStmt, err = db.PrepareContext(ctx, countOrgWideBindings); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOrgWideBindings: %w", err)
 	}
@@ -77,6 +83,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getAuditHeadStmt, err = db.PrepareContext(ctx, getAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAuditHead: %w", err)
+	}
+	if q.getIdempotencyKeyStmt, err = db.PrepareContext(ctx, getIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetIdempotencyKey: %w", err)
 	}
 	if q.getMemberStmt, err = db.PrepareContext(ctx, getMember); err != nil {
 		return nil, fmt.Errorf("error preparing query GetMember: %w", err)
@@ -147,6 +156,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockAuditHeadStmt, err = db.PrepareContext(ctx, lockAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query LockAuditHead: %w", err)
 	}
+	if q.pruneIdempotencyKeysStmt, err = db.PrepareContext(ctx, pruneIdempotencyKeys); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneIdempotencyKeys: %w", err)
+	}
 	if q.revokeAPIKeyStmt, err = db.PrepareContext(ctx, revokeAPIKey); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeAPIKey: %w", err)
 	}
@@ -170,6 +182,16 @@ func (q *Queries) Close() error {
 	if q.bumpPolicyVersionStmt != nil {
 		if cerr := q.bumpPolicyVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing bumpPolicyVersionStmt: %w", cerr)
+		}
+	}
+	if q.claimIdempotencyKeyStmt != nil {
+		if cerr := q.claimIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimIdempotencyKeyStmt: %w", cerr)
+		}
+	}
+	if q.completeIdempotencyKeyStmt != nil {
+		if cerr := q.completeIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing completeIdempotencyKeyStmt: %w", cerr)
 		}
 	}
 	if q.countOrgWideBindingsStmt != nil {
@@ -255,6 +277,11 @@ func (q *Queries) Close() error {
 	if q.getAuditHeadStmt != nil {
 		if cerr := q.getAuditHeadStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.getIdempotencyKeyStmt != nil {
+		if cerr := q.getIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getIdempotencyKeyStmt: %w", cerr)
 		}
 	}
 	if q.getMemberStmt != nil {
@@ -372,6 +399,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing lockAuditHeadStmt: %w", cerr)
 		}
 	}
+	if q.pruneIdempotencyKeysStmt != nil {
+		if cerr := q.pruneIdempotencyKeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneIdempotencyKeysStmt: %w", cerr)
+		}
+	}
 	if q.revokeAPIKeyStmt != nil {
 		if cerr := q.revokeAPIKeyStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing revokeAPIKeyStmt: %w", cerr)
@@ -434,105 +466,113 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                        DBTX
-	tx                        *sql.Tx
-	bumpPolicyVersionStmt     *sql.Stmt
-	countOrgWideBindingsStmt  *sql.Stmt
-	createAPIKeyStmt          *sql.Stmt
-	createMembershipStmt      *sql.Stmt
-	createOrgStmt             *sql.Stmt
-	createProjectStmt         *sql.Stmt
-	createRoleStmt            *sql.Stmt
-	createRoleBindingStmt     *sql.Stmt
-	createUserStmt            *sql.Stmt
-	deleteMembershipStmt      *sql.Stmt
-	deleteOrgStmt             *sql.Stmt
-	deleteProjectStmt         *sql.Stmt
-	deleteRoleStmt            *sql.Stmt
-	deleteRoleBindingStmt     *sql.Stmt
-	firstTakenProjectNameStmt *sql.Stmt
-	getAPIKeyStmt             *sql.Stmt
-	getAPIKeyCredentialStmt   *sql.Stmt
-	getAuditHeadStmt          *sql.Stmt
-	getMemberStmt             *sql.Stmt
-	getOrgStmt                *sql.Stmt
-	getOrgBySlugStmt          *sql.Stmt
-	getPolicyVersionStmt      *sql.Stmt
-	getProjectStmt            *sql.Stmt
-	getRoleStmt               *sql.Stmt
-	getRoleBindingStmt        *sql.Stmt
-	getRoleByNameStmt         *sql.Stmt
-	getUserStmt               *sql.Stmt
-	getUserByEmailStmt        *sql.Stmt
-	importProjectsStmt        *sql.Stmt
-	insertAuditEventStmt      *sql.Stmt
-	listAPIKeysStmt           *sql.Stmt
-	listAuditEventsAscStmt    *sql.Stmt
-	listAuditEventsDescStmt   *sql.Stmt
-	listGrantsStmt            *sql.Stmt
-	listMembersStmt           *sql.Stmt
-	listOrgsStmt              *sql.Stmt
-	listOrgsForUserStmt       *sql.Stmt
-	listProjectsStmt          *sql.Stmt
-	listRoleBindingsStmt      *sql.Stmt
-	listRolesStmt             *sql.Stmt
-	lockAuditHeadStmt         *sql.Stmt
-	revokeAPIKeyStmt          *sql.Stmt
-	updateOrgStmt             *sql.Stmt
-	updateProjectStmt         *sql.Stmt
-	updateRolePermissionsStmt *sql.Stmt
-	updateUserStmt            *sql.Stmt
+	db                         DBTX
+	tx                         *sql.Tx
+	bumpPolicyVersionStmt      *sql.Stmt
+	claimIdempotencyKeyStmt    *sql.Stmt
+	completeIdempotencyKeyStmt *sql.Stmt
+	countOrgWideBindingsStmt   *sql.Stmt
+	createAPIKeyStmt           *sql.Stmt
+	createMembershipStmt       *sql.Stmt
+	createOrgStmt              *sql.Stmt
+	createProjectStmt          *sql.Stmt
+	createRoleStmt             *sql.Stmt
+	createRoleBindingStmt      *sql.Stmt
+	createUserStmt             *sql.Stmt
+	deleteMembershipStmt       *sql.Stmt
+	deleteOrgStmt              *sql.Stmt
+	deleteProjectStmt          *sql.Stmt
+	deleteRoleStmt             *sql.Stmt
+	deleteRoleBindingStmt      *sql.Stmt
+	firstTakenProjectNameStmt  *sql.Stmt
+	getAPIKeyStmt              *sql.Stmt
+	getAPIKeyCredentialStmt    *sql.Stmt
+	getAuditHeadStmt           *sql.Stmt
+	getIdempotencyKeyStmt      *sql.Stmt
+	getMemberStmt              *sql.Stmt
+	getOrgStmt                 *sql.Stmt
+	getOrgBySlugStmt           *sql.Stmt
+	getPolicyVersionStmt       *sql.Stmt
+	getProjectStmt             *sql.Stmt
+	getRoleStmt                *sql.Stmt
+	getRoleBindingStmt         *sql.Stmt
+	getRoleByNameStmt          *sql.Stmt
+	getUserStmt                *sql.Stmt
+	getUserByEmailStmt         *sql.Stmt
+	importProjectsStmt         *sql.Stmt
+	insertAuditEventStmt       *sql.Stmt
+	listAPIKeysStmt            *sql.Stmt
+	listAuditEventsAscStmt     *sql.Stmt
+	listAuditEventsDescStmt    *sql.Stmt
+	listGrantsStmt             *sql.Stmt
+	listMembersStmt            *sql.Stmt
+	listOrgsStmt               *sql.Stmt
+	listOrgsForUserStmt        *sql.Stmt
+	listProjectsStmt           *sql.Stmt
+	listRoleBindingsStmt       *sql.Stmt
+	listRolesStmt              *sql.Stmt
+	lockAuditHeadStmt          *sql.Stmt
+	pruneIdempotencyKeysStmt   *sql.Stmt
+	revokeAPIKeyStmt           *sql.Stmt
+	updateOrgStmt              *sql.Stmt
+	updateProjectStmt          *sql.Stmt
+	updateRolePermissionsStmt  *sql.Stmt
+	updateUserStmt             *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                        tx,
-		tx:                        tx,
-		bumpPolicyVersionStmt:     q.bumpPolicyVersionStmt,
-		countOrgWideBindingsStmt:  q.countOrgWideBindingsStmt,
-		createAPIKeyStmt:          q.createAPIKeyStmt,
-		createMembershipStmt:      q.createMembershipStmt,
-		createOrgStmt:             q.createOrgStmt,
-		createProjectStmt:         q.createProjectStmt,
-		createRoleStmt:            q.createRoleStmt,
-		createRoleBindingStmt:     q.createRoleBindingStmt,
-		createUserStmt:            q.createUserStmt,
-		deleteMembershipStmt:      q.deleteMembershipStmt,
-		deleteOrgStmt:             q.deleteOrgStmt,
-		deleteProjectStmt:         q.deleteProjectStmt,
-		deleteRoleStmt:            q.deleteRoleStmt,
-		deleteRoleBindingStmt:     q.deleteRoleBindingStmt,
-		firstTakenProjectNameStmt: q.firstTakenProjectNameStmt,
-		getAPIKeyStmt:             q.getAPIKeyStmt,
-		getAPIKeyCredentialStmt:   q.getAPIKeyCredentialStmt,
-		getAuditHeadStmt:          q.getAuditHeadStmt,
-		getMemberStmt:             q.getMemberStmt,
-		getOrgStmt:                q.getOrgStmt,
-		getOrgBySlugStmt:          q.getOrgBySlugStmt,
-		getPolicyVersionStmt:      q.getPolicyVersionStmt,
-		getProjectStmt:            q.getProjectStmt,
-		getRoleStmt:               q.getRoleStmt,
-		getRoleBindingStmt:        q.getRoleBindingStmt,
-		getRoleByNameStmt:         q.getRoleByNameStmt,
-		getUserStmt:               q.getUserStmt,
-		getUserByEmailStmt:        q.getUserByEmailStmt,
-		importProjectsStmt:        q.importProjectsStmt,
-		insertAuditEventStmt:      q.insertAuditEventStmt,
-		listAPIKeysStmt:           q.listAPIKeysStmt,
-		listAuditEventsAscStmt:    q.listAuditEventsAscStmt,
-		listAuditEventsDescStmt:   q.listAuditEventsDescStmt,
-		listGrantsStmt:            q.listGrantsStmt,
-		listMembersStmt:           q.listMembersStmt,
-		listOrgsStmt:              q.listOrgsStmt,
-		listOrgsForUserStmt:       q.listOrgsForUserStmt,
-		listProjectsStmt:          q.listProjectsStmt,
-		listRoleBindingsStmt:      q.listRoleBindingsStmt,
-		listRolesStmt:             q.listRolesStmt,
-		lockAuditHeadStmt:         q.lockAuditHeadStmt,
-		revokeAPIKeyStmt:          q.revokeAPIKeyStmt,
-		updateOrgStmt:             q.updateOrgStmt,
-		updateProjectStmt:         q.updateProjectStmt,
-		updateRolePermissionsStmt: q.updateRolePermissionsStmt,
-		updateUserStmt:            q.updateUserStmt,
+		db:                         tx,
+		tx:                         tx,
+		bumpPolicyVersionStmt:      q.bumpPolicyVersionStmt,
+		claimIdempotencyKeyStmt:    q.claimIdempotencyKeyStmt,
+		completeIdempotencyKeyStmt: q.completeIdempotencyKeyStmt,
+		countOrgWideBindingsStmt:   q.countOrgWideBindingsStmt,
+		createAPIKeyStmt:           q.createAPIKeyStmt,
+		createMembershipStmt:       q.createMembershipStmt,
+		createOrgStmt:              q.createOrgStmt,
+		createProjectStmt:          q.createProjectStmt,
+		createRoleStmt:             q.createRoleStmt,
+		createRoleBindingStmt:      q.createRoleBindingStmt,
+		createUserStmt:             q.createUserStmt,
+		deleteMembershipStmt:       q.deleteMembershipStmt,
+		deleteOrgStmt:              q.deleteOrgStmt,
+		deleteProjectStmt:          q.deleteProjectStmt,
+		deleteRoleStmt:             q.deleteRoleStmt,
+		deleteRoleBindingStmt:      q.deleteRoleBindingStmt,
+		firstTakenProjectNameStmt:  q.firstTakenProjectNameStmt,
+		getAPIKeyStmt:              q.getAPIKeyStmt,
+		getAPIKeyCredentialStmt:    q.getAPIKeyCredentialStmt,
+		getAuditHeadStmt:           q.getAuditHeadStmt,
+		getIdempotencyKeyStmt:      q.getIdempotencyKeyStmt,
+		getMemberStmt:              q.getMemberStmt,
+		getOrgStmt:                 q.getOrgStmt,
+		getOrgBySlugStmt:           q.getOrgBySlugStmt,
+		getPolicyVersionStmt:       q.getPolicyVersionStmt,
+		getProjectStmt:             q.getProjectStmt,
+		getRoleStmt:                q.getRoleStmt,
+		getRoleBindingStmt:         q.getRoleBindingStmt,
+		getRoleByNameStmt:          q.getRoleByNameStmt,
+		getUserStmt:                q.getUserStmt,
+		getUserByEmailStmt:         q.getUserByEmailStmt,
+		importProjectsStmt:         q.importProjectsStmt,
+		insertAuditEventStmt:       q.insertAuditEventStmt,
+		listAPIKeysStmt:            q.listAPIKeysStmt,
+		listAuditEventsAscStmt:     q.listAuditEventsAscStmt,
+		listAuditEventsDescStmt:    q.listAuditEventsDescStmt,
+		listGrantsStmt:             q.listGrantsStmt,
+		listMembersStmt:            q.listMembersStmt,
+		listOrgsStmt:               q.listOrgsStmt,
+		listOrgsForUserStmt:        q.listOrgsForUserStmt,
+		listProjectsStmt:           q.listProjectsStmt,
+		listRoleBindingsStmt:       q.listRoleBindingsStmt,
+		listRolesStmt:              q.listRolesStmt,
+		lockAuditHeadStmt:          q.lockAuditHeadStmt,
+		pruneIdempotencyKeysStmt:   q.pruneIdempotencyKeysStmt,
+		revokeAPIKeyStmt:           q.revokeAPIKeyStmt,
+		updateOrgStmt:              q.updateOrgStmt,
+		updateProjectStmt:          q.updateProjectStmt,
+		updateRolePermissionsStmt:  q.updateRolePermissionsStmt,
+		updateUserStmt:             q.updateUserStmt,
 	}
 }

@@ -43,6 +43,15 @@ type AuditHead struct {
 	Hash  []byte
 }
 
+type IdempotencyKey struct {
+	OrgID       uuid.UUID
+	ApiKeyID    uuid.UUID
+	KeyHash     []byte
+	Fingerprint []byte
+	Result      []byte
+	CreatedAt   string
+}
+
 type Membership struct {
 	OrgID     uuid.UUID
 	UserID    uuid.UUID

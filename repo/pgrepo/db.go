@@ -181,6 +181,9 @@ func (s *Store) APIKeys() repo.APIKeys { return apiKeys{s} }
 // AuditEvents returns the audit event repository.
 func (s *Store) AuditEvents() repo.AuditEvents { return auditEvents{s} }
 
+// IdempotencyKeys returns the idempotency key repository.
+func (s *Store) IdempotencyKeys() repo.IdempotencyKeys { return idempotencyKeys{s} }
+
 // InTx runs fn in one transaction; see repo.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	if s.tx != nil {

@@ -38,6 +38,9 @@ type txConn struct {
 	// (flushed, or with the COMMIT): if the transaction then fails, its
 	// cached heads may be stale.
 	sent bool
+	// claims are the idempotency keys the transaction claimed (see
+	// idempotency_keys.go).
+	claims claims
 }
 
 // appendState is what a transaction knows of one org's chain.
