@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,6 +40,11 @@ type Options struct {
 	// Reader, when set, serves the Store's reads outside transactions (a
 	// replica router, say); writes and transactions always use the pool.
 	Reader pgdb.DBTX
+	// PrimaryWait bounds how long a transaction that failed because the
+	// primary could not serve it waits for a writable primary before it
+	// runs again (see primary.go); 0 means no waiting. NewCluster takes
+	// the cluster's instead (scaling.Config.PrimaryWait, default 15s).
+	PrimaryWait time.Duration
 }
 
 // DB is a PostgreSQL database: a pgx pool and the repo.Store over it.
@@ -76,7 +82,8 @@ func New(pool *pgxpool.Pool, opts Options) *DB {
 	if reader == nil {
 		reader = pool
 	}
-	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), heads: newHeads()}
+	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), heads: newHeads(),
+		wait: pgscale.NewPrimaryWait(pool, opts.PrimaryWait)}
 	return &DB{Store: s, pool: pool}
 }
 
@@ -106,6 +113,7 @@ func NewCluster(c *pgscale.Cluster, opts Options) *DB {
 	db.cluster = c
 	db.Store.cluster = c
 	db.Store.w = pgdb.New(c.Writer())
+	db.Store.wait = c.PrimaryWait()
 	return db
 }
 
@@ -153,6 +161,9 @@ type Store struct {
 	// cluster, outside transactions of a DB with replicas, records the
 	// consistency token of each committed transaction.
 	cluster *pgscale.Cluster
+	// wait holds transactions back while no writable primary is reachable;
+	// nil: they fail at once.
+	wait *pgscale.PrimaryWait
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -194,10 +205,16 @@ func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	// that made the run fail, and be stale again (another process appending
 	// to the same org), run after run.
 	runs := 0
-	return s.retry.Do(ctx, func() error {
-		runs++
-		return s.runTx(ctx, fn, runs > 1)
-	})
+	w := primaryWaiting{}
+	for {
+		err := s.retry.Do(ctx, func() error {
+			runs++
+			return s.runTx(ctx, fn, runs > 1)
+		})
+		if !s.waitPrimary(ctx, err, &w) {
+			return err
+		}
+	}
 }
 
 // runTx runs fn once in a transaction of its own; locked says to read the
@@ -215,8 +232,11 @@ func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error, locked 
 	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, heads: s.heads}); err != nil {
 		return err
 	}
+	if tx.conn.Conn().IsClosed() { // it broke, and fn did not notice: nothing to commit
+		return mapErr(errClosedBeforeCommit, "transaction")
+	}
 	if err := tx.commit(ctx); err != nil {
-		return mapErr(err, "transaction")
+		return commitError(err, tx)
 	}
 	if s.cluster != nil {
 		s.cluster.RecordToken(ctx)

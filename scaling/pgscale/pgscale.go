@@ -53,6 +53,7 @@ type Cluster struct {
 	drv     *driver
 	primary *pgxpool.Pool
 	pools   []*pgxpool.Pool // every node's, the primary's first
+	wait    *PrimaryWait    // nil: callers do not wait for a primary
 }
 
 // Open connects to the primary at primaryURL (checking that it answers),
@@ -70,6 +71,7 @@ func Open(ctx context.Context, primaryURL string, replicas []scaling.Replica, cf
 		return nil, fmt.Errorf("pgscale: primary: %w", err)
 	}
 	c.primary = primary.Conn
+	c.wait = NewPrimaryWait(c.primary, cfg.WithDefaults().PrimaryWait)
 	if err := c.primary.Ping(ctx); err != nil {
 		c.closePools()
 		return nil, fmt.Errorf("pgscale: primary %s: %w", primary.Name, err)
@@ -161,6 +163,12 @@ func (c *Cluster) Router() *scaling.Router[*pgxpool.Pool] { return c.router }
 
 // Primary returns the primary's pool, for writes and transactions.
 func (c *Cluster) Primary() *pgxpool.Pool { return c.primary }
+
+// PrimaryWait returns what holds back callers of the primary while none is
+// writable (see Config.PrimaryWait): routed reads that go to the primary
+// use it, and so does package pgrepo for transactions. Nil when the
+// Config says not to wait.
+func (c *Cluster) PrimaryWait() *PrimaryWait { return c.wait }
 
 // WriteMetrics writes the router's metrics (see scaling.Router.WriteMetrics).
 func (c *Cluster) WriteMetrics(w io.Writer) { c.router.WriteMetrics(w) }
