@@ -26,6 +26,7 @@ type repos struct {
 	projects *mocks.MockProjects
 	keys     *mocks.MockAPIKeys
 	audit    *mocks.MockAuditEvents
+	idem     *mocks.MockIdempotencyKeys
 }
 
 // newRepos makes the repository mocks of store, and calls touched with the
@@ -36,6 +37,7 @@ func newRepos(ctrl *gomock.Controller, store *mocks.MockStore, touched func(stri
 		members: mocks.NewMockMemberships(ctrl), roles: mocks.NewMockRoles(ctrl),
 		bindings: mocks.NewMockRoleBindings(ctrl), projects: mocks.NewMockProjects(ctrl),
 		keys: mocks.NewMockAPIKeys(ctrl), audit: mocks.NewMockAuditEvents(ctrl),
+		idem: mocks.NewMockIdempotencyKeys(ctrl),
 	}
 	e := store.EXPECT()
 	e.Orgs().DoAndReturn(func() repo.Orgs { touched("orgs"); return r.orgs }).AnyTimes()
@@ -46,6 +48,7 @@ func newRepos(ctrl *gomock.Controller, store *mocks.MockStore, touched func(stri
 	e.Projects().DoAndReturn(func() repo.Projects { touched("projects"); return r.projects }).AnyTimes()
 	e.APIKeys().DoAndReturn(func() repo.APIKeys { touched("keys"); return r.keys }).AnyTimes()
 	e.AuditEvents().DoAndReturn(func() repo.AuditEvents { touched("audit"); return r.audit }).AnyTimes()
+	e.IdempotencyKeys().DoAndReturn(func() repo.IdempotencyKeys { touched("idempotency"); return r.idem }).AnyTimes()
 	return r
 }
 

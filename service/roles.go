@@ -23,7 +23,7 @@ func (s *Service) CreateRole(ctx context.Context, p Principal, slug, name string
 		return repo.Role{}, err
 	}
 	var out repo.Role
-	err := s.mutate(ctx, p, slug, action{name: "role.create", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name},
+	err := s.mutate(ctx, p, slug, action{name: "role.create", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			if err := rbac.CanGrant(ctx, tx, org.ID, p.UserID, repo.Role{Name: name, Permissions: perms}, nil); err != nil {
 				return change{}, err
@@ -44,7 +44,7 @@ func (s *Service) UpdateRole(ctx context.Context, p Principal, slug, name string
 		return repo.Role{}, err
 	}
 	var out repo.Role
-	err := s.mutate(ctx, p, slug, action{name: "role.update", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name},
+	err := s.mutate(ctx, p, slug, action{name: "role.update", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			r, err := tx.Roles().GetByName(ctx, org.ID, name)
 			if err != nil {
@@ -70,7 +70,7 @@ func (s *Service) UpdateRole(ctx context.Context, p Principal, slug, name string
 
 // DeleteRole deletes a custom role that is no longer bound (roles.manage).
 func (s *Service) DeleteRole(ctx context.Context, p Principal, slug, name string) error {
-	return s.mutate(ctx, p, slug, action{name: "role.delete", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name},
+	return s.mutate(ctx, p, slug, action{name: "role.delete", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name}, nil,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			r, err := tx.Roles().GetByName(ctx, org.ID, name)
 			if err != nil {

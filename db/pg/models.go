@@ -73,6 +73,15 @@ type AuditPending struct {
 	RequestID  string
 }
 
+type IdempotencyKey struct {
+	OrgID       uuid.UUID
+	ApiKeyID    uuid.UUID
+	KeyHash     []byte
+	Fingerprint []byte
+	Result      []byte
+	CreatedAt   time.Time
+}
+
 type Membership struct {
 	OrgID     uuid.UUID
 	UserID    uuid.UUID

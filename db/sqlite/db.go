@@ -36,6 +36,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.bumpPolicyVersionStmt, err = db.PrepareContext(ctx, bumpPolicyVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query BumpPolicyVersion: %w", err)
 	}
+	if q.claimIdempotencyKeyStmt, err = db.PrepareContext(ctx, claimIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimIdempotencyKey: %w", err)
+	}
+	if q.completeIdempotencyKeyStmt, err = db.PrepareContext(ctx, completeIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query CompleteIdempotencyKey: %w", err)
+	}
 	if q.countOrgWideBindingsStmt, err = db.PrepareContext(ctx, countOrgWideBindings); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOrgWideBindings: %w", err)
 	}
@@ -95,6 +101,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getAuditHeadStmt, err = db.PrepareContext(ctx, getAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAuditHead: %w", err)
+	}
+	if q.getIdempotencyKeyStmt, err = db.PrepareContext(ctx, getIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetIdempotencyKey: %w", err)
 	}
 	if q.getMemberStmt, err = db.PrepareContext(ctx, getMember); err != nil {
 		return nil, fmt.Errorf("error preparing query GetMember: %w", err)
@@ -174,6 +183,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.moveAuditHeadStmt, err = db.PrepareContext(ctx, moveAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query MoveAuditHead: %w", err)
 	}
+	if q.pruneIdempotencyKeysStmt, err = db.PrepareContext(ctx, pruneIdempotencyKeys); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneIdempotencyKeys: %w", err)
+	}
 	if q.revokeAPIKeyStmt, err = db.PrepareContext(ctx, revokeAPIKey); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeAPIKey: %w", err)
 	}
@@ -212,6 +224,16 @@ func (q *Queries) Close() error {
 	if q.bumpPolicyVersionStmt != nil {
 		if cerr := q.bumpPolicyVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing bumpPolicyVersionStmt: %w", cerr)
+		}
+	}
+	if q.claimIdempotencyKeyStmt != nil {
+		if cerr := q.claimIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimIdempotencyKeyStmt: %w", cerr)
+		}
+	}
+	if q.completeIdempotencyKeyStmt != nil {
+		if cerr := q.completeIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing completeIdempotencyKeyStmt: %w", cerr)
 		}
 	}
 	if q.countOrgWideBindingsStmt != nil {
@@ -312,6 +334,11 @@ func (q *Queries) Close() error {
 	if q.getAuditHeadStmt != nil {
 		if cerr := q.getAuditHeadStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.getIdempotencyKeyStmt != nil {
+		if cerr := q.getIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getIdempotencyKeyStmt: %w", cerr)
 		}
 	}
 	if q.getMemberStmt != nil {
@@ -444,6 +471,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing moveAuditHeadStmt: %w", cerr)
 		}
 	}
+	if q.pruneIdempotencyKeysStmt != nil {
+		if cerr := q.pruneIdempotencyKeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneIdempotencyKeysStmt: %w", cerr)
+		}
+	}
 	if q.revokeAPIKeyStmt != nil {
 		if cerr := q.revokeAPIKeyStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing revokeAPIKeyStmt: %w", cerr)
@@ -512,6 +544,8 @@ type Queries struct {
 	auditBacklogAllStmt           *sql.Stmt
 	auditTimeSpanStmt             *sql.Stmt
 	bumpPolicyVersionStmt         *sql.Stmt
+	claimIdempotencyKeyStmt       *sql.Stmt
+	completeIdempotencyKeyStmt    *sql.Stmt
 	countOrgWideBindingsStmt      *sql.Stmt
 	createAPIKeyStmt              *sql.Stmt
 	createMembershipStmt          *sql.Stmt
@@ -532,6 +566,7 @@ type Queries struct {
 	getAuditChainStmt             *sql.Stmt
 	getAuditChainEndStmt          *sql.Stmt
 	getAuditHeadStmt              *sql.Stmt
+	getIdempotencyKeyStmt         *sql.Stmt
 	getMemberStmt                 *sql.Stmt
 	getOrgStmt                    *sql.Stmt
 	getOrgBySlugStmt              *sql.Stmt
@@ -558,6 +593,7 @@ type Queries struct {
 	listUnanchoredAuditChainsStmt *sql.Stmt
 	listUnanchoredAuditEventsStmt *sql.Stmt
 	moveAuditHeadStmt             *sql.Stmt
+	pruneIdempotencyKeysStmt      *sql.Stmt
 	revokeAPIKeyStmt              *sql.Stmt
 	updateOrgStmt                 *sql.Stmt
 	updateProjectStmt             *sql.Stmt
@@ -573,6 +609,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		auditBacklogAllStmt:           q.auditBacklogAllStmt,
 		auditTimeSpanStmt:             q.auditTimeSpanStmt,
 		bumpPolicyVersionStmt:         q.bumpPolicyVersionStmt,
+		claimIdempotencyKeyStmt:       q.claimIdempotencyKeyStmt,
+		completeIdempotencyKeyStmt:    q.completeIdempotencyKeyStmt,
 		countOrgWideBindingsStmt:      q.countOrgWideBindingsStmt,
 		createAPIKeyStmt:              q.createAPIKeyStmt,
 		createMembershipStmt:          q.createMembershipStmt,
@@ -593,6 +631,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getAuditChainStmt:             q.getAuditChainStmt,
 		getAuditChainEndStmt:          q.getAuditChainEndStmt,
 		getAuditHeadStmt:              q.getAuditHeadStmt,
+		getIdempotencyKeyStmt:         q.getIdempotencyKeyStmt,
 		getMemberStmt:                 q.getMemberStmt,
 		getOrgStmt:                    q.getOrgStmt,
 		getOrgBySlugStmt:              q.getOrgBySlugStmt,
@@ -619,6 +658,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listUnanchoredAuditChainsStmt: q.listUnanchoredAuditChainsStmt,
 		listUnanchoredAuditEventsStmt: q.listUnanchoredAuditEventsStmt,
 		moveAuditHeadStmt:             q.moveAuditHeadStmt,
+		pruneIdempotencyKeysStmt:      q.pruneIdempotencyKeysStmt,
 		revokeAPIKeyStmt:              q.revokeAPIKeyStmt,
 		updateOrgStmt:                 q.updateOrgStmt,
 		updateProjectStmt:             q.updateProjectStmt,

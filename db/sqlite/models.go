@@ -54,6 +54,15 @@ type AuditHead struct {
 	BlockMaxAt *int64
 }
 
+type IdempotencyKey struct {
+	OrgID       uuid.UUID
+	ApiKeyID    uuid.UUID
+	KeyHash     []byte
+	Fingerprint []byte
+	Result      []byte
+	CreatedAt   string
+}
+
 type Membership struct {
 	OrgID     uuid.UUID
 	UserID    uuid.UUID

@@ -124,14 +124,20 @@ func (w *world) send(key, method, path, contentType, body string) answer {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return w.do(req)
+}
+
+// do sends req and reads the answer.
+func (w *world) do(req *http.Request) answer {
+	w.t.Helper()
 	res, err := w.srv.Client().Do(req)
 	if err != nil {
-		w.t.Fatalf("%s %s: %v", method, path, err)
+		w.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		w.t.Fatalf("%s %s: read: %v", method, path, err)
+		w.t.Fatalf("%s %s: read: %v", req.Method, req.URL.Path, err)
 	}
 	return answer{status: res.StatusCode, header: res.Header, body: b}
 }

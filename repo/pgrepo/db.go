@@ -19,6 +19,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -47,6 +48,11 @@ type Options struct {
 	// recording span: for measuring what that costs. (OpenCluster's pools
 	// always trace.)
 	Untraced bool
+	// PrimaryWait bounds how long a transaction that failed because the
+	// primary could not serve it waits for a writable primary before it
+	// runs again (see primary.go); 0 means no waiting. NewCluster takes
+	// the cluster's instead (scaling.Config.PrimaryWait, default 15s).
+	PrimaryWait time.Duration
 }
 
 // DB is a PostgreSQL database: a pgx pool and the repo.Store over it.
@@ -88,7 +94,7 @@ func New(pool *pgxpool.Pool, opts Options) *DB {
 		reader = pool
 	}
 	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), queued: make(chan struct{}, 1),
-		chains: new(sync.Map), sealer: &sealerPool{primary: pool}}
+		chains: new(sync.Map), sealer: &sealerPool{primary: pool}, wait: pgscale.NewPrimaryWait(pool, opts.PrimaryWait)}
 	return &DB{Store: s, pool: pool}
 }
 
@@ -118,6 +124,7 @@ func NewCluster(c *pgscale.Cluster, opts Options) *DB {
 	db.cluster = c
 	db.Store.cluster = c
 	db.Store.w = pgdb.New(c.Writer())
+	db.Store.wait = c.PrimaryWait()
 	return db
 }
 
@@ -239,6 +246,9 @@ type Store struct {
 	// cluster, outside transactions of a DB with replicas, records the
 	// consistency token of each committed transaction.
 	cluster *pgscale.Cluster
+	// wait holds transactions back while no writable primary is reachable;
+	// nil: they fail at once.
+	wait *pgscale.PrimaryWait
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -267,12 +277,21 @@ func (s *Store) APIKeys() repo.APIKeys { return apiKeys{s} }
 // AuditEvents returns the audit event repository.
 func (s *Store) AuditEvents() repo.AuditEvents { return auditEvents{s} }
 
+// IdempotencyKeys returns the idempotency key repository.
+func (s *Store) IdempotencyKeys() repo.IdempotencyKeys { return idempotencyKeys{s} }
+
 // InTx runs fn in one transaction; see repo.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	return s.retry.Do(ctx, func() error { return s.runTx(ctx, s.pool, fn) })
+	w := primaryWaiting{}
+	for {
+		err := s.retry.Do(ctx, func() error { return s.runTx(ctx, s.pool, fn) })
+		if !s.waitPrimary(ctx, err, &w) {
+			return err
+		}
+	}
 }
 
 // runTx runs fn once in a transaction of its own, on a connection of pool.
@@ -289,8 +308,11 @@ func (s *Store) runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx repo.S
 	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, queued: s.queued, chains: s.chains, sealer: s.sealer}); err != nil {
 		return err
 	}
+	if tx.conn.Conn().IsClosed() { // it broke, and fn did not notice: nothing to commit
+		return mapErr(errClosedBeforeCommit, "transaction")
+	}
 	if err := tx.commit(ctx); err != nil {
-		return mapErr(err, "transaction")
+		return commitError(err, tx)
 	}
 	for _, org := range tx.chains {
 		s.chains.Store(org, struct{}{})

@@ -37,6 +37,9 @@ type txConn struct {
 	// chains lists the orgs whose chains the transaction found, for
 	// Store.chains once it commits (see knownOrg).
 	chains []uuid.UUID
+	// claims are the idempotency keys the transaction claimed (see
+	// idempotency_keys.go).
+	claims claims
 }
 
 var _ pgdb.DBTX = (*txConn)(nil)

@@ -297,6 +297,9 @@ func (db *DB) APIKeys() repo.APIKeys { return db.store.APIKeys() }
 // AuditEvents returns the audit events repository.
 func (db *DB) AuditEvents() repo.AuditEvents { return db.store.AuditEvents() }
 
+// IdempotencyKeys returns the idempotency key repository.
+func (db *DB) IdempotencyKeys() repo.IdempotencyKeys { return db.store.IdempotencyKeys() }
+
 // InTx runs fn in one transaction on the writer connection (see
 // repo.Store.InTx), retrying under the configured policy.
 func (db *DB) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
@@ -311,16 +314,19 @@ type store struct {
 	read  *sqlitedb.Queries // the reader pool, or the transaction
 	write *sqlitedb.Queries // the writer connection, or the transaction
 	g     *group            // the transaction's group; nil outside one
+	// claims are the idempotency keys the transaction claimed.
+	claims []repo.IdempotencyKey
 }
 
-func (s *store) Orgs() repo.Orgs                 { return orgs{s} }
-func (s *store) Users() repo.Users               { return users{s} }
-func (s *store) Memberships() repo.Memberships   { return memberships{s} }
-func (s *store) Roles() repo.Roles               { return roles{s} }
-func (s *store) RoleBindings() repo.RoleBindings { return roleBindings{s} }
-func (s *store) Projects() repo.Projects         { return projects{s} }
-func (s *store) APIKeys() repo.APIKeys           { return apiKeys{s} }
-func (s *store) AuditEvents() repo.AuditEvents   { return auditEvents{s} }
+func (s *store) Orgs() repo.Orgs                       { return orgs{s} }
+func (s *store) Users() repo.Users                     { return users{s} }
+func (s *store) Memberships() repo.Memberships         { return memberships{s} }
+func (s *store) Roles() repo.Roles                     { return roles{s} }
+func (s *store) RoleBindings() repo.RoleBindings       { return roleBindings{s} }
+func (s *store) Projects() repo.Projects               { return projects{s} }
+func (s *store) APIKeys() repo.APIKeys                 { return apiKeys{s} }
+func (s *store) AuditEvents() repo.AuditEvents         { return auditEvents{s} }
+func (s *store) IdempotencyKeys() repo.IdempotencyKeys { return idempotencyKeys{s} }
 
 func (s *store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	if s.inTx {
