@@ -73,7 +73,7 @@ type Server struct {
 	listener  net.Listener
 	stopWatch context.CancelFunc // ends the policy watcher, if any
 	sealer    *audit.Sealer
-	stopSeal  func() // stops the sealer once it sealed what is pending
+	stopSeal  func()             // stops the sealer once it sealed what is pending
 	stopPrune context.CancelFunc // ends the pruning of idempotency keys
 	pruned    chan struct{}      // closed when the pruning has ended
 }

@@ -175,7 +175,6 @@ func (c *Cluster) Collector() prometheus.Collector { return c.router.Collector()
 // Config says not to wait.
 func (c *Cluster) PrimaryWait() *PrimaryWait { return c.wait }
 
-
 // Close stops the probes and closes every pool.
 func (c *Cluster) Close() {
 	c.router.Close()
