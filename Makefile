@@ -16,7 +16,7 @@ ifneq ($(wildcard /dev/shm/.),)
 export STRATA_TEST_POSTGRES_TMPDIR ?= /dev/shm
 endif
 
-.PHONY: all run build test generate check vet sqlc-vet generated-check bench soak fuzz tools postgres
+.PHONY: all run build test generate check vet sqlc-vet lint-api generated-check bench soak fuzz tools postgres
 
 all: check
 
@@ -40,14 +40,23 @@ generate:
 	$(TOOLS) sqlc -f ../sqlc.yaml generate
 	$(GO) generate ./...
 
-## check: vet, sqlc vet, generated code up to date, tests
-check: vet sqlc-vet generated-check test
+## check: vet, sqlc vet, the API document's lint, generated code up to date, tests
+check: vet sqlc-vet lint-api generated-check test
 
 vet:
 	$(GO) vet ./...
 
 sqlc-vet:
 	$(TOOLS) sqlc -f ../sqlc.yaml vet
+
+## lint-api: Redocly CLI's recommended rules, each an error (redocly.yaml), on the
+## OpenAPI document; installs Node.js with apt when npx is missing and we are root
+REDOCLY := @redocly/cli@2.77.0
+lint-api:
+	@command -v npx >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo 'lint-api needs Node.js (npx): apt-get install nodejs npm' >&2; exit 1; fi; }
+	npx --yes $(REDOCLY) lint --config redocly.yaml internal/httpapi/openapi.json
 
 ## generated-check: fail when `make generate` changes any committed file
 generated-check: generate
