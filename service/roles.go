@@ -7,13 +7,18 @@ import (
 	"github.com/strata-go/strata/repo"
 )
 
-// ListRoles lists the org's roles, built-in ones included (roles.read).
+// ListRoles lists the org's roles, built-in ones included, with the
+// permissions the code gives them (rbac.Resolve) (roles.read).
 func (s *Service) ListRoles(ctx context.Context, p Principal, slug string, page repo.PageRequest) (repo.Page[repo.Role], error) {
 	org, err := s.read(ctx, p, slug, action{name: "role.list", perm: rbac.RolesRead})
 	if err != nil {
 		return repo.Page[repo.Role]{}, err
 	}
-	return s.store.Roles().List(ctx, org.ID, page)
+	roles, err := s.store.Roles().List(ctx, org.ID, page)
+	for i, r := range roles.Items {
+		roles.Items[i] = rbac.Resolve(r) // built-in roles grant what the code says
+	}
+	return roles, err
 }
 
 // CreateRole adds a custom role (roles.manage; the caller must hold every
