@@ -405,8 +405,11 @@ func (f *Formation) autoctlRun(ctx context.Context, args ...string) error {
 // and every backend at once (SIGKILL to the keeper's process group). The
 // keeper cannot restart PostgreSQL, so the monitor fails over to a
 // secondary. Restart brings the node back.
-func (f *Formation) Crash(i int) {
-	k := f.nodes[i]
+func (f *Formation) Crash(i int) { f.nodes[i].kill() }
+
+// kill sends SIGKILL to k's process group and waits until the keeper has
+// exited and no process of the group is left.
+func (k *keeper) kill() {
 	k.mu.Lock()
 	cmd, done := k.cmd, k.done
 	k.mu.Unlock()
@@ -417,10 +420,8 @@ func (f *Formation) Crash(i int) {
 	<-done
 	// The postmaster's children reparent to init and die of their own
 	// SIGKILL; wait until none holds the data directory.
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if !groupAlive(cmd.Process.Pid) {
-			break
-		}
+	for deadline := time.Now().Add(10 * time.Second); groupAlive(cmd.Process.Pid) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -465,19 +466,8 @@ func (f *Formation) Events(ctx context.Context, since time.Time) ([]FormationEve
 // formation's files.
 func (f *Formation) Stop() {
 	for _, k := range append(append([]*keeper{}, f.nodes...), f.monitor) {
-		if k == nil {
-			continue
-		}
-		k.mu.Lock()
-		cmd, done := k.cmd, k.done
-		k.mu.Unlock()
-		if cmd == nil {
-			continue
-		}
-		killGroup(cmd.Process.Pid)
-		<-done
-		for deadline := time.Now().Add(10 * time.Second); groupAlive(cmd.Process.Pid) && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond)
+		if k != nil {
+			k.kill()
 		}
 	}
 	_ = os.RemoveAll(f.root)
