@@ -16,7 +16,7 @@ ifneq ($(wildcard /dev/shm/.),)
 export STRATA_TEST_POSTGRES_TMPDIR ?= /dev/shm
 endif
 
-.PHONY: all run build test generate check vet sqlc-vet lint-api generated-check bench soak fuzz tools postgres
+.PHONY: all run build test generate check vet sqlc-vet lint-api generated-check bench soak fuzz tools postgres pg_auto_failover
 
 all: check
 
@@ -74,7 +74,8 @@ bench: postgres
 ## repeating its fault for $(SOAK); CI runs a short one
 SOAK ?= 1m
 RAPID_CHECKS ?= 500
-soak: postgres
+soak: postgres pg_auto_failover
+	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestFormation' ./internal/pgtest/
 	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead' ./cmd/strata/
 	STRATA_SOAK=$(SOAK) RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -count=1 -timeout 60m -v -run 'TestLoad|TestHostileTenants' ./internal/httpapi/
 
@@ -92,3 +93,10 @@ postgres:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
 	  else echo 'install PostgreSQL 15 (apt-get install postgresql-15) or set STRATA_TEST_POSTGRES_URL'; exit 1; fi; }
+
+## pg_auto_failover: make sure the HA manager the failover tests run (pg_autoctl and its
+## monitor extension for PostgreSQL 15) is installed
+pg_auto_failover: postgres
+	@{ command -v pg_autoctl >/dev/null && test -f /usr/lib/postgresql/15/lib/pgautofailover.so; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-auto-failover pg-auto-failover-cli >/dev/null; \
+	  else echo 'install pg_auto_failover (apt-get install postgresql-15-auto-failover pg-auto-failover-cli) or set STRATA_TEST_PG_AUTOCTL'; exit 1; fi; }

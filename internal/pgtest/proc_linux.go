@@ -173,3 +173,12 @@ func fileUID(info os.FileInfo) int {
 	}
 	return -1
 }
+
+// killGroup kills every process of the process group pgid with SIGKILL.
+func killGroup(pgid int) { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
+
+// groupAlive reports whether a process of the process group pgid is left.
+func groupAlive(pgid int) bool {
+	err := syscall.Kill(-pgid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
