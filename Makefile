@@ -76,7 +76,7 @@ SOAK ?= 1m
 RAPID_CHECKS ?= 500
 soak: postgres pg_auto_failover
 	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestFormation' ./internal/pgtest/
-	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead' ./cmd/strata/
+	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead|TestHighAvailability' ./cmd/strata/
 	STRATA_SOAK=$(SOAK) RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -count=1 -timeout 60m -v -run 'TestLoad|TestHostileTenants' ./internal/httpapi/
 
 ## fuzz: every fuzz target for $(FUZZTIME) each (CI: a few seconds each)
