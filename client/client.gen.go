@@ -39,6 +39,24 @@ func (e AuditEventActorType) Valid() bool {
 	}
 }
 
+// Defines values for AuditEventFormat.
+const (
+	N1 AuditEventFormat = 1
+	N2 AuditEventFormat = 2
+)
+
+// Valid indicates whether the value is a known member of the AuditEventFormat enum.
+func (e AuditEventFormat) Valid() bool {
+	switch e {
+	case N1:
+		return true
+	case N2:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventOutcome.
 const (
 	AuditEventOutcomeDenied  AuditEventOutcome = "denied"
@@ -271,11 +289,17 @@ type APIKeyList struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// AuditEvent defines model for AuditEvent.
+// AuditEvent A sealed event of the org's audit chain. Events are sealed (given seq and hashes) shortly after the mutation that recorded them commits; the list shows sealed events only.
 type AuditEvent struct {
-	Action     string                 `json:"action"`
-	ActorId    string                 `json:"actor_id"`
-	ActorType  AuditEventActorType    `json:"actor_type"`
+	Action    string              `json:"action"`
+	ActorId   string              `json:"actor_id"`
+	ActorType AuditEventActorType `json:"actor_type"`
+
+	// ApiKeyId The API key the actor acted through, a UUID; empty when none (and in format 1 events).
+	ApiKeyId string `json:"api_key_id"`
+
+	// Format The canonical encoding the hash covers (enterprise/audit/FORMAT.md): 1 for events recorded before format 2 existed, 2 since.
+	Format     AuditEventFormat       `json:"format"`
 	Hash       string                 `json:"hash"`
 	Id         openapi_types.UUID     `json:"id"`
 	Metadata   map[string]interface{} `json:"metadata"`
@@ -291,6 +315,9 @@ type AuditEvent struct {
 
 // AuditEventActorType defines model for AuditEvent.ActorType.
 type AuditEventActorType string
+
+// AuditEventFormat The canonical encoding the hash covers (enterprise/audit/FORMAT.md): 1 for events recorded before format 2 existed, 2 since.
+type AuditEventFormat int
 
 // AuditEventOutcome defines model for AuditEvent.Outcome.
 type AuditEventOutcome string
@@ -429,7 +456,16 @@ type Report struct {
 	Message  string `json:"message"`
 	Ok       bool   `json:"ok"`
 
-	// Reason Empty when ok, else e.g. hash_mismatch, prev_hash_mismatch, gap, missing_tail.
+	// OldestPendingAt When the oldest of them occurred.
+	OldestPendingAt *time.Time `json:"oldest_pending_at,omitempty"`
+
+	// OldestPendingId The oldest of them, when there is one.
+	OldestPendingId *openapi_types.UUID `json:"oldest_pending_id,omitempty"`
+
+	// Pending Events committed but not yet sealed, which the chain cannot vouch for yet.
+	Pending int64 `json:"pending"`
+
+	// Reason Empty when ok, else e.g. hash_mismatch, gap, missing_tail, head_mismatch, beyond_head, or unsealed (an event waited to be sealed longer than a minute: is a sealer running?).
 	Reason string `json:"reason"`
 }
 
@@ -513,6 +549,9 @@ type BindingId = openapi_types.UUID
 // Cursor defines model for cursor.
 type Cursor = string
 
+// IdempotencyKey defines model for idempotency_key.
+type IdempotencyKey = string
+
 // KeyId defines model for key_id.
 type KeyId = openapi_types.UUID
 
@@ -558,8 +597,14 @@ type Conflict = Error
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
 
+// IdempotencyKeyReused defines model for IdempotencyKeyReused.
+type IdempotencyKeyReused = Error
+
 // Internal defines model for Internal.
 type Internal = Error
+
+// MethodNotAllowed defines model for MethodNotAllowed.
+type MethodNotAllowed = Error
 
 // NotFound defines model for NotFound.
 type NotFound = Error
@@ -578,6 +623,12 @@ type Unavailable = Error
 
 // UnsupportedMediaType defines model for UnsupportedMediaType.
 type UnsupportedMediaType = Error
+
+// UpdateOrgParams defines parameters for UpdateOrg.
+type UpdateOrgParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // CheckAccessParams defines parameters for CheckAccess.
 type CheckAccessParams struct {
@@ -598,6 +649,18 @@ type ListAPIKeysParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateAPIKeyParams defines parameters for CreateAPIKey.
+type CreateAPIKeyParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RevokeAPIKeyParams defines parameters for RevokeAPIKey.
+type RevokeAPIKeyParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
@@ -686,6 +749,18 @@ type ListMembersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// AddMemberParams defines parameters for AddMember.
+type AddMemberParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RemoveMemberParams defines parameters for RemoveMember.
+type RemoveMemberParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListProjectsParams defines parameters for ListProjects.
 type ListProjectsParams struct {
 	// Limit Page size: default 50, at most 500.
@@ -693,6 +768,24 @@ type ListProjectsParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateProjectParams defines parameters for CreateProject.
+type CreateProjectParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteProjectParams defines parameters for DeleteProject.
+type DeleteProjectParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateProjectParams defines parameters for UpdateProject.
+type UpdateProjectParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListRoleBindingsParams defines parameters for ListRoleBindings.
@@ -704,6 +797,18 @@ type ListRoleBindingsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// CreateRoleBindingParams defines parameters for CreateRoleBinding.
+type CreateRoleBindingParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteRoleBindingParams defines parameters for DeleteRoleBinding.
+type DeleteRoleBindingParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListRolesParams defines parameters for ListRoles.
 type ListRolesParams struct {
 	// Limit Page size: default 50, at most 500.
@@ -711,6 +816,24 @@ type ListRolesParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateRoleParams defines parameters for CreateRole.
+type CreateRoleParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteRoleParams defines parameters for DeleteRole.
+type DeleteRoleParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateRoleParams defines parameters for UpdateRole.
+type UpdateRoleParams struct {
+	// IdempotencyKey A key for this change, unique per change: a UUID, say, as a token or a structured-field string ("..."). Up to 255 printable ASCII characters. Retries of the change send the same key and the same request; see the API's description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // UpdateOrgJSONRequestBody defines body for UpdateOrg for application/json ContentType.
@@ -847,7 +970,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-	UpdateOrgWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateOrgWithBody(ctx context.Context, org OrgSlug, params *UpdateOrgParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateOrg Rename the org or change its home region.
 	//
@@ -856,7 +979,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-	UpdateOrg(ctx context.Context, org OrgSlug, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateOrg(ctx context.Context, org OrgSlug, params *UpdateOrgParams, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckAccess May a member use a permission, org-wide or on one project?
 	//
@@ -879,7 +1002,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-	CreateAPIKeyWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateAPIKeyWithBody(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateAPIKey Make an API key for the caller; its secret is in the answer, once.
 	//
@@ -888,14 +1011,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-	CreateAPIKey(ctx context.Context, org OrgSlug, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateAPIKey(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeAPIKey Revoke an API key; it stops working at once.
 	//
 	// Needs `apikeys.manage`.
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/api-keys/{id} (the `RevokeAPIKey` operationId).
-	RevokeAPIKey(ctx context.Context, org OrgSlug, id KeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeAPIKey(ctx context.Context, org OrgSlug, id KeyId, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List the org's audit events, newest first unless order=asc.
 	//
@@ -932,7 +1055,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-	AddMemberWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddMemberWithBody(ctx context.Context, org OrgSlug, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddMember Add a user, found by email or created, with a role bound org-wide.
 	//
@@ -941,14 +1064,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-	AddMember(ctx context.Context, org OrgSlug, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddMember(ctx context.Context, org OrgSlug, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveMember Remove a member with their role bindings and API keys in the org.
 	//
 	// The last owner cannot be removed (409). Needs `members.manage`.
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/members/{user_id} (the `RemoveMember` operationId).
-	RemoveMember(ctx context.Context, org OrgSlug, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveMember(ctx context.Context, org OrgSlug, userId UserId, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProjects List the org's projects.
 	//
@@ -964,7 +1087,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-	CreateProjectWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateProjectWithBody(ctx context.Context, org OrgSlug, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateProject Create a project.
 	//
@@ -973,14 +1096,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-	CreateProject(ctx context.Context, org OrgSlug, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateProject(ctx context.Context, org OrgSlug, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProject Delete a project and its project-scoped role bindings.
 	//
 	// Needs `projects.delete (on the project)`.
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/projects/{id} (the `DeleteProject` operationId).
-	DeleteProject(ctx context.Context, org OrgSlug, id ProjectId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteProject(ctx context.Context, org OrgSlug, id ProjectId, params *DeleteProjectParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetProject Get a project.
 	//
@@ -996,7 +1119,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-	UpdateProjectWithBody(ctx context.Context, org OrgSlug, id ProjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateProjectWithBody(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateProject Change a project's name or description; absent fields are unchanged.
 	//
@@ -1005,7 +1128,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-	UpdateProject(ctx context.Context, org OrgSlug, id ProjectId, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateProject(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoleBindings List the org's role bindings.
 	//
@@ -1021,7 +1144,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-	CreateRoleBindingWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRoleBindingWithBody(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRoleBinding Bind a role to a member, org-wide or on one project.
 	//
@@ -1030,14 +1153,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-	CreateRoleBinding(ctx context.Context, org OrgSlug, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRoleBinding(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteRoleBinding Remove a role binding.
 	//
 	// The org keeps an owner (409). Needs `roles.manage`.
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/role-bindings/{id} (the `DeleteRoleBinding` operationId).
-	DeleteRoleBinding(ctx context.Context, org OrgSlug, id BindingId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteRoleBinding(ctx context.Context, org OrgSlug, id BindingId, params *DeleteRoleBindingParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoles List the org's roles, built-in ones included.
 	//
@@ -1053,7 +1176,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-	CreateRoleWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRoleWithBody(ctx context.Context, org OrgSlug, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRole Create a custom role.
 	//
@@ -1062,14 +1185,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-	CreateRole(ctx context.Context, org OrgSlug, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRole(ctx context.Context, org OrgSlug, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteRole Delete a custom role that is no longer bound.
 	//
 	// Needs `roles.manage`.
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/roles/{name} (the `DeleteRole` operationId).
-	DeleteRole(ctx context.Context, org OrgSlug, name RoleName, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteRole(ctx context.Context, org OrgSlug, name RoleName, params *DeleteRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRoleWithBody Replace a custom role's permissions.
 	//
@@ -1078,7 +1201,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-	UpdateRoleWithBody(ctx context.Context, org OrgSlug, name RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateRoleWithBody(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRole Replace a custom role's permissions.
 	//
@@ -1087,7 +1210,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-	UpdateRole(ctx context.Context, org OrgSlug, name RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateRole(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // Healthz The process is up.
@@ -1176,8 +1299,8 @@ func (c *Client) GetOrg(ctx context.Context, org OrgSlug, reqEditors ...RequestE
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-func (c *Client) UpdateOrgWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateOrgRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) UpdateOrgWithBody(ctx context.Context, org OrgSlug, params *UpdateOrgParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateOrgRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1195,8 +1318,8 @@ func (c *Client) UpdateOrgWithBody(ctx context.Context, org OrgSlug, contentType
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-func (c *Client) UpdateOrg(ctx context.Context, org OrgSlug, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateOrgRequest(c.Server, org, body)
+func (c *Client) UpdateOrg(ctx context.Context, org OrgSlug, params *UpdateOrgParams, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateOrgRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1248,8 +1371,8 @@ func (c *Client) ListAPIKeys(ctx context.Context, org OrgSlug, params *ListAPIKe
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-func (c *Client) CreateAPIKeyWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateAPIKeyRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateAPIKeyWithBody(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAPIKeyRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1267,8 +1390,8 @@ func (c *Client) CreateAPIKeyWithBody(ctx context.Context, org OrgSlug, contentT
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-func (c *Client) CreateAPIKey(ctx context.Context, org OrgSlug, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateAPIKeyRequest(c.Server, org, body)
+func (c *Client) CreateAPIKey(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAPIKeyRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1284,8 +1407,8 @@ func (c *Client) CreateAPIKey(ctx context.Context, org OrgSlug, body CreateAPIKe
 // Needs `apikeys.manage`.
 //
 // Corresponds with DELETE /v1/orgs/{org}/api-keys/{id} (the `RevokeAPIKey` operationId).
-func (c *Client) RevokeAPIKey(ctx context.Context, org OrgSlug, id KeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeAPIKeyRequest(c.Server, org, id)
+func (c *Client) RevokeAPIKey(ctx context.Context, org OrgSlug, id KeyId, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAPIKeyRequest(c.Server, org, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1371,8 +1494,8 @@ func (c *Client) ListMembers(ctx context.Context, org OrgSlug, params *ListMembe
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-func (c *Client) AddMemberWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddMemberRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) AddMemberWithBody(ctx context.Context, org OrgSlug, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddMemberRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1390,8 +1513,8 @@ func (c *Client) AddMemberWithBody(ctx context.Context, org OrgSlug, contentType
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-func (c *Client) AddMember(ctx context.Context, org OrgSlug, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddMemberRequest(c.Server, org, body)
+func (c *Client) AddMember(ctx context.Context, org OrgSlug, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddMemberRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1407,8 +1530,8 @@ func (c *Client) AddMember(ctx context.Context, org OrgSlug, body AddMemberJSONR
 // The last owner cannot be removed (409). Needs `members.manage`.
 //
 // Corresponds with DELETE /v1/orgs/{org}/members/{user_id} (the `RemoveMember` operationId).
-func (c *Client) RemoveMember(ctx context.Context, org OrgSlug, userId UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveMemberRequest(c.Server, org, userId)
+func (c *Client) RemoveMember(ctx context.Context, org OrgSlug, userId UserId, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveMemberRequest(c.Server, org, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1443,8 +1566,8 @@ func (c *Client) ListProjects(ctx context.Context, org OrgSlug, params *ListProj
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-func (c *Client) CreateProjectWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateProjectRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateProjectWithBody(ctx context.Context, org OrgSlug, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProjectRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1462,8 +1585,8 @@ func (c *Client) CreateProjectWithBody(ctx context.Context, org OrgSlug, content
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-func (c *Client) CreateProject(ctx context.Context, org OrgSlug, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateProjectRequest(c.Server, org, body)
+func (c *Client) CreateProject(ctx context.Context, org OrgSlug, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProjectRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1479,8 +1602,8 @@ func (c *Client) CreateProject(ctx context.Context, org OrgSlug, body CreateProj
 // Needs `projects.delete (on the project)`.
 //
 // Corresponds with DELETE /v1/orgs/{org}/projects/{id} (the `DeleteProject` operationId).
-func (c *Client) DeleteProject(ctx context.Context, org OrgSlug, id ProjectId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteProjectRequest(c.Server, org, id)
+func (c *Client) DeleteProject(ctx context.Context, org OrgSlug, id ProjectId, params *DeleteProjectParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteProjectRequest(c.Server, org, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1515,8 +1638,8 @@ func (c *Client) GetProject(ctx context.Context, org OrgSlug, id ProjectId, reqE
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-func (c *Client) UpdateProjectWithBody(ctx context.Context, org OrgSlug, id ProjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateProjectRequestWithBody(c.Server, org, id, contentType, body)
+func (c *Client) UpdateProjectWithBody(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProjectRequestWithBody(c.Server, org, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1534,8 +1657,8 @@ func (c *Client) UpdateProjectWithBody(ctx context.Context, org OrgSlug, id Proj
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-func (c *Client) UpdateProject(ctx context.Context, org OrgSlug, id ProjectId, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateProjectRequest(c.Server, org, id, body)
+func (c *Client) UpdateProject(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProjectRequest(c.Server, org, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1570,8 +1693,8 @@ func (c *Client) ListRoleBindings(ctx context.Context, org OrgSlug, params *List
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-func (c *Client) CreateRoleBindingWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoleBindingRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateRoleBindingWithBody(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleBindingRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1589,8 +1712,8 @@ func (c *Client) CreateRoleBindingWithBody(ctx context.Context, org OrgSlug, con
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-func (c *Client) CreateRoleBinding(ctx context.Context, org OrgSlug, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoleBindingRequest(c.Server, org, body)
+func (c *Client) CreateRoleBinding(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleBindingRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1606,8 +1729,8 @@ func (c *Client) CreateRoleBinding(ctx context.Context, org OrgSlug, body Create
 // The org keeps an owner (409). Needs `roles.manage`.
 //
 // Corresponds with DELETE /v1/orgs/{org}/role-bindings/{id} (the `DeleteRoleBinding` operationId).
-func (c *Client) DeleteRoleBinding(ctx context.Context, org OrgSlug, id BindingId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteRoleBindingRequest(c.Server, org, id)
+func (c *Client) DeleteRoleBinding(ctx context.Context, org OrgSlug, id BindingId, params *DeleteRoleBindingParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRoleBindingRequest(c.Server, org, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1642,8 +1765,8 @@ func (c *Client) ListRoles(ctx context.Context, org OrgSlug, params *ListRolesPa
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-func (c *Client) CreateRoleWithBody(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoleRequestWithBody(c.Server, org, contentType, body)
+func (c *Client) CreateRoleWithBody(ctx context.Context, org OrgSlug, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequestWithBody(c.Server, org, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1661,8 +1784,8 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, org OrgSlug, contentTyp
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-func (c *Client) CreateRole(ctx context.Context, org OrgSlug, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoleRequest(c.Server, org, body)
+func (c *Client) CreateRole(ctx context.Context, org OrgSlug, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1678,8 +1801,8 @@ func (c *Client) CreateRole(ctx context.Context, org OrgSlug, body CreateRoleJSO
 // Needs `roles.manage`.
 //
 // Corresponds with DELETE /v1/orgs/{org}/roles/{name} (the `DeleteRole` operationId).
-func (c *Client) DeleteRole(ctx context.Context, org OrgSlug, name RoleName, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteRoleRequest(c.Server, org, name)
+func (c *Client) DeleteRole(ctx context.Context, org OrgSlug, name RoleName, params *DeleteRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRoleRequest(c.Server, org, name, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1697,8 +1820,8 @@ func (c *Client) DeleteRole(ctx context.Context, org OrgSlug, name RoleName, req
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-func (c *Client) UpdateRoleWithBody(ctx context.Context, org OrgSlug, name RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateRoleRequestWithBody(c.Server, org, name, contentType, body)
+func (c *Client) UpdateRoleWithBody(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRoleRequestWithBody(c.Server, org, name, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1716,8 +1839,8 @@ func (c *Client) UpdateRoleWithBody(ctx context.Context, org OrgSlug, name RoleN
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-func (c *Client) UpdateRole(ctx context.Context, org OrgSlug, name RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateRoleRequest(c.Server, org, name, body)
+func (c *Client) UpdateRole(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRoleRequest(c.Server, org, name, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1871,18 +1994,18 @@ func NewGetOrgRequest(server string, org OrgSlug) (*http.Request, error) {
 }
 
 // NewUpdateOrgRequest calls the generic UpdateOrg builder with application/json body
-func NewUpdateOrgRequest(server string, org OrgSlug, body UpdateOrgJSONRequestBody) (*http.Request, error) {
+func NewUpdateOrgRequest(server string, org OrgSlug, params *UpdateOrgParams, body UpdateOrgJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateOrgRequestWithBody(server, org, "application/json", bodyReader)
+	return NewUpdateOrgRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewUpdateOrgRequestWithBody constructs an http.Request for the UpdateOrg method, with any body, and a specified content type
-func NewUpdateOrgRequestWithBody(server string, org OrgSlug, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateOrgRequestWithBody(server string, org OrgSlug, params *UpdateOrgParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1913,6 +2036,21 @@ func NewUpdateOrgRequestWithBody(server string, org OrgSlug, contentType string,
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2068,18 +2206,18 @@ func NewListAPIKeysRequest(server string, org OrgSlug, params *ListAPIKeysParams
 }
 
 // NewCreateAPIKeyRequest calls the generic CreateAPIKey builder with application/json body
-func NewCreateAPIKeyRequest(server string, org OrgSlug, body CreateAPIKeyJSONRequestBody) (*http.Request, error) {
+func NewCreateAPIKeyRequest(server string, org OrgSlug, params *CreateAPIKeyParams, body CreateAPIKeyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateAPIKeyRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateAPIKeyRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateAPIKeyRequestWithBody constructs an http.Request for the CreateAPIKey method, with any body, and a specified content type
-func NewCreateAPIKeyRequestWithBody(server string, org OrgSlug, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateAPIKeyRequestWithBody(server string, org OrgSlug, params *CreateAPIKeyParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2111,11 +2249,26 @@ func NewCreateAPIKeyRequestWithBody(server string, org OrgSlug, contentType stri
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRevokeAPIKeyRequest constructs an http.Request for the RevokeAPIKey method
-func NewRevokeAPIKeyRequest(server string, org OrgSlug, id KeyId) (*http.Request, error) {
+func NewRevokeAPIKeyRequest(server string, org OrgSlug, id KeyId, params *RevokeAPIKeyParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2150,6 +2303,21 @@ func NewRevokeAPIKeyRequest(server string, org OrgSlug, id KeyId) (*http.Request
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2589,18 +2757,18 @@ func NewListMembersRequest(server string, org OrgSlug, params *ListMembersParams
 }
 
 // NewAddMemberRequest calls the generic AddMember builder with application/json body
-func NewAddMemberRequest(server string, org OrgSlug, body AddMemberJSONRequestBody) (*http.Request, error) {
+func NewAddMemberRequest(server string, org OrgSlug, params *AddMemberParams, body AddMemberJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAddMemberRequestWithBody(server, org, "application/json", bodyReader)
+	return NewAddMemberRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewAddMemberRequestWithBody constructs an http.Request for the AddMember method, with any body, and a specified content type
-func NewAddMemberRequestWithBody(server string, org OrgSlug, contentType string, body io.Reader) (*http.Request, error) {
+func NewAddMemberRequestWithBody(server string, org OrgSlug, params *AddMemberParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2632,11 +2800,26 @@ func NewAddMemberRequestWithBody(server string, org OrgSlug, contentType string,
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRemoveMemberRequest constructs an http.Request for the RemoveMember method
-func NewRemoveMemberRequest(server string, org OrgSlug, userId UserId) (*http.Request, error) {
+func NewRemoveMemberRequest(server string, org OrgSlug, userId UserId, params *RemoveMemberParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2671,6 +2854,21 @@ func NewRemoveMemberRequest(server string, org OrgSlug, userId UserId) (*http.Re
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2750,18 +2948,18 @@ func NewListProjectsRequest(server string, org OrgSlug, params *ListProjectsPara
 }
 
 // NewCreateProjectRequest calls the generic CreateProject builder with application/json body
-func NewCreateProjectRequest(server string, org OrgSlug, body CreateProjectJSONRequestBody) (*http.Request, error) {
+func NewCreateProjectRequest(server string, org OrgSlug, params *CreateProjectParams, body CreateProjectJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateProjectRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateProjectRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateProjectRequestWithBody constructs an http.Request for the CreateProject method, with any body, and a specified content type
-func NewCreateProjectRequestWithBody(server string, org OrgSlug, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateProjectRequestWithBody(server string, org OrgSlug, params *CreateProjectParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2793,11 +2991,26 @@ func NewCreateProjectRequestWithBody(server string, org OrgSlug, contentType str
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteProjectRequest constructs an http.Request for the DeleteProject method
-func NewDeleteProjectRequest(server string, org OrgSlug, id ProjectId) (*http.Request, error) {
+func NewDeleteProjectRequest(server string, org OrgSlug, id ProjectId, params *DeleteProjectParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2832,6 +3045,21 @@ func NewDeleteProjectRequest(server string, org OrgSlug, id ProjectId) (*http.Re
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2879,18 +3107,18 @@ func NewGetProjectRequest(server string, org OrgSlug, id ProjectId) (*http.Reque
 }
 
 // NewUpdateProjectRequest calls the generic UpdateProject builder with application/json body
-func NewUpdateProjectRequest(server string, org OrgSlug, id ProjectId, body UpdateProjectJSONRequestBody) (*http.Request, error) {
+func NewUpdateProjectRequest(server string, org OrgSlug, id ProjectId, params *UpdateProjectParams, body UpdateProjectJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateProjectRequestWithBody(server, org, id, "application/json", bodyReader)
+	return NewUpdateProjectRequestWithBody(server, org, id, params, "application/json", bodyReader)
 }
 
 // NewUpdateProjectRequestWithBody constructs an http.Request for the UpdateProject method, with any body, and a specified content type
-func NewUpdateProjectRequestWithBody(server string, org OrgSlug, id ProjectId, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateProjectRequestWithBody(server string, org OrgSlug, id ProjectId, params *UpdateProjectParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2928,6 +3156,21 @@ func NewUpdateProjectRequestWithBody(server string, org OrgSlug, id ProjectId, c
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3006,18 +3249,18 @@ func NewListRoleBindingsRequest(server string, org OrgSlug, params *ListRoleBind
 }
 
 // NewCreateRoleBindingRequest calls the generic CreateRoleBinding builder with application/json body
-func NewCreateRoleBindingRequest(server string, org OrgSlug, body CreateRoleBindingJSONRequestBody) (*http.Request, error) {
+func NewCreateRoleBindingRequest(server string, org OrgSlug, params *CreateRoleBindingParams, body CreateRoleBindingJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateRoleBindingRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateRoleBindingRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateRoleBindingRequestWithBody constructs an http.Request for the CreateRoleBinding method, with any body, and a specified content type
-func NewCreateRoleBindingRequestWithBody(server string, org OrgSlug, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateRoleBindingRequestWithBody(server string, org OrgSlug, params *CreateRoleBindingParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3049,11 +3292,26 @@ func NewCreateRoleBindingRequestWithBody(server string, org OrgSlug, contentType
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteRoleBindingRequest constructs an http.Request for the DeleteRoleBinding method
-func NewDeleteRoleBindingRequest(server string, org OrgSlug, id BindingId) (*http.Request, error) {
+func NewDeleteRoleBindingRequest(server string, org OrgSlug, id BindingId, params *DeleteRoleBindingParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3088,6 +3346,21 @@ func NewDeleteRoleBindingRequest(server string, org OrgSlug, id BindingId) (*htt
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -3167,18 +3440,18 @@ func NewListRolesRequest(server string, org OrgSlug, params *ListRolesParams) (*
 }
 
 // NewCreateRoleRequest calls the generic CreateRole builder with application/json body
-func NewCreateRoleRequest(server string, org OrgSlug, body CreateRoleJSONRequestBody) (*http.Request, error) {
+func NewCreateRoleRequest(server string, org OrgSlug, params *CreateRoleParams, body CreateRoleJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateRoleRequestWithBody(server, org, "application/json", bodyReader)
+	return NewCreateRoleRequestWithBody(server, org, params, "application/json", bodyReader)
 }
 
 // NewCreateRoleRequestWithBody constructs an http.Request for the CreateRole method, with any body, and a specified content type
-func NewCreateRoleRequestWithBody(server string, org OrgSlug, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateRoleRequestWithBody(server string, org OrgSlug, params *CreateRoleParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3210,11 +3483,26 @@ func NewCreateRoleRequestWithBody(server string, org OrgSlug, contentType string
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteRoleRequest constructs an http.Request for the DeleteRole method
-func NewDeleteRoleRequest(server string, org OrgSlug, name RoleName) (*http.Request, error) {
+func NewDeleteRoleRequest(server string, org OrgSlug, name RoleName, params *DeleteRoleParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3251,22 +3539,37 @@ func NewDeleteRoleRequest(server string, org OrgSlug, name RoleName) (*http.Requ
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateRoleRequest calls the generic UpdateRole builder with application/json body
-func NewUpdateRoleRequest(server string, org OrgSlug, name RoleName, body UpdateRoleJSONRequestBody) (*http.Request, error) {
+func NewUpdateRoleRequest(server string, org OrgSlug, name RoleName, params *UpdateRoleParams, body UpdateRoleJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateRoleRequestWithBody(server, org, name, "application/json", bodyReader)
+	return NewUpdateRoleRequestWithBody(server, org, name, params, "application/json", bodyReader)
 }
 
 // NewUpdateRoleRequestWithBody constructs an http.Request for the UpdateRole method, with any body, and a specified content type
-func NewUpdateRoleRequestWithBody(server string, org OrgSlug, name RoleName, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateRoleRequestWithBody(server string, org OrgSlug, name RoleName, params *UpdateRoleParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3304,6 +3607,21 @@ func NewUpdateRoleRequestWithBody(server string, org OrgSlug, name RoleName, con
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3398,7 +3716,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-	UpdateOrgWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error)
+	UpdateOrgWithBodyWithResponse(ctx context.Context, org OrgSlug, params *UpdateOrgParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error)
 
 	// UpdateOrgWithResponse Rename the org or change its home region.
 	//
@@ -3407,7 +3725,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-	UpdateOrgWithResponse(ctx context.Context, org OrgSlug, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error)
+	UpdateOrgWithResponse(ctx context.Context, org OrgSlug, params *UpdateOrgParams, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error)
 
 	// CheckAccessWithResponse May a member use a permission, org-wide or on one project?
 	//
@@ -3434,7 +3752,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-	CreateAPIKeyWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error)
+	CreateAPIKeyWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error)
 
 	// CreateAPIKeyWithResponse Make an API key for the caller; its secret is in the answer, once.
 	//
@@ -3443,7 +3761,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-	CreateAPIKeyWithResponse(ctx context.Context, org OrgSlug, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error)
+	CreateAPIKeyWithResponse(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error)
 
 	// RevokeAPIKeyWithResponse Revoke an API key; it stops working at once.
 	//
@@ -3452,7 +3770,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/api-keys/{id} (the `RevokeAPIKey` operationId).
-	RevokeAPIKeyWithResponse(ctx context.Context, org OrgSlug, id KeyId, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
+	RevokeAPIKeyWithResponse(ctx context.Context, org OrgSlug, id KeyId, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
 
 	// ListAuditEventsWithResponse List the org's audit events, newest first unless order=asc.
 	//
@@ -3497,7 +3815,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-	AddMemberWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
+	AddMemberWithBodyWithResponse(ctx context.Context, org OrgSlug, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
 
 	// AddMemberWithResponse Add a user, found by email or created, with a role bound org-wide.
 	//
@@ -3506,7 +3824,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-	AddMemberWithResponse(ctx context.Context, org OrgSlug, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
+	AddMemberWithResponse(ctx context.Context, org OrgSlug, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
 
 	// RemoveMemberWithResponse Remove a member with their role bindings and API keys in the org.
 	//
@@ -3515,7 +3833,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/members/{user_id} (the `RemoveMember` operationId).
-	RemoveMemberWithResponse(ctx context.Context, org OrgSlug, userId UserId, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
+	RemoveMemberWithResponse(ctx context.Context, org OrgSlug, userId UserId, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
 
 	// ListProjectsWithResponse List the org's projects.
 	//
@@ -3533,7 +3851,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-	CreateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
+	CreateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
 
 	// CreateProjectWithResponse Create a project.
 	//
@@ -3542,7 +3860,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-	CreateProjectWithResponse(ctx context.Context, org OrgSlug, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
+	CreateProjectWithResponse(ctx context.Context, org OrgSlug, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
 
 	// DeleteProjectWithResponse Delete a project and its project-scoped role bindings.
 	//
@@ -3551,7 +3869,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/projects/{id} (the `DeleteProject` operationId).
-	DeleteProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, reqEditors ...RequestEditorFn) (*DeleteProjectResponse, error)
+	DeleteProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, params *DeleteProjectParams, reqEditors ...RequestEditorFn) (*DeleteProjectResponse, error)
 
 	// GetProjectWithResponse Get a project.
 	//
@@ -3569,7 +3887,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-	UpdateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, id ProjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error)
+	UpdateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error)
 
 	// UpdateProjectWithResponse Change a project's name or description; absent fields are unchanged.
 	//
@@ -3578,7 +3896,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-	UpdateProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error)
+	UpdateProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error)
 
 	// ListRoleBindingsWithResponse List the org's role bindings.
 	//
@@ -3596,7 +3914,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-	CreateRoleBindingWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error)
+	CreateRoleBindingWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error)
 
 	// CreateRoleBindingWithResponse Bind a role to a member, org-wide or on one project.
 	//
@@ -3605,7 +3923,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-	CreateRoleBindingWithResponse(ctx context.Context, org OrgSlug, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error)
+	CreateRoleBindingWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error)
 
 	// DeleteRoleBindingWithResponse Remove a role binding.
 	//
@@ -3614,7 +3932,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/role-bindings/{id} (the `DeleteRoleBinding` operationId).
-	DeleteRoleBindingWithResponse(ctx context.Context, org OrgSlug, id BindingId, reqEditors ...RequestEditorFn) (*DeleteRoleBindingResponse, error)
+	DeleteRoleBindingWithResponse(ctx context.Context, org OrgSlug, id BindingId, params *DeleteRoleBindingParams, reqEditors ...RequestEditorFn) (*DeleteRoleBindingResponse, error)
 
 	// ListRolesWithResponse List the org's roles, built-in ones included.
 	//
@@ -3632,7 +3950,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-	CreateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+	CreateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
 
 	// CreateRoleWithResponse Create a custom role.
 	//
@@ -3641,7 +3959,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-	CreateRoleWithResponse(ctx context.Context, org OrgSlug, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+	CreateRoleWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
 
 	// DeleteRoleWithResponse Delete a custom role that is no longer bound.
 	//
@@ -3650,7 +3968,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/orgs/{org}/roles/{name} (the `DeleteRole` operationId).
-	DeleteRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error)
+	DeleteRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, params *DeleteRoleParams, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error)
 
 	// UpdateRoleWithBodyWithResponse Replace a custom role's permissions.
 	//
@@ -3659,7 +3977,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-	UpdateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, name RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+	UpdateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
 	// UpdateRoleWithResponse Replace a custom role's permissions.
 	//
@@ -3668,7 +3986,12 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-	UpdateRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+	UpdateRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+}
+
+// HealthzResponse405Headers the declared response headers of an HTTP 405 response for Healthz
+type HealthzResponse405Headers struct {
+	Allow *string
 }
 
 type HealthzResponse struct {
@@ -3676,11 +3999,20 @@ type HealthzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Status
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *HealthzResponse405Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r HealthzResponse) GetJSON200() *Status {
 	return r.JSON200
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r HealthzResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
 }
 
 // GetBody returns the raw response body bytes
@@ -3712,9 +4044,23 @@ func (r HealthzResponse) ContentType() string {
 	return ""
 }
 
+// MetricsResponse405Headers the declared response headers of an HTTP 405 response for Metrics
+type MetricsResponse405Headers struct {
+	Allow *string
+}
+
 type MetricsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *MetricsResponse405Headers
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MetricsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
 }
 
 // GetBody returns the raw response body bytes
@@ -3746,16 +4092,30 @@ func (r MetricsResponse) ContentType() string {
 	return ""
 }
 
+// OpenapiResponse405Headers the declared response headers of an HTTP 405 response for Openapi
+type OpenapiResponse405Headers struct {
+	Allow *string
+}
+
 type OpenapiResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *OpenapiResponse405Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r OpenapiResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r OpenapiResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
 }
 
 // GetBody returns the raw response body bytes
@@ -3787,18 +4147,32 @@ func (r OpenapiResponse) ContentType() string {
 	return ""
 }
 
+// ReadyzResponse405Headers the declared response headers of an HTTP 405 response for Readyz
+type ReadyzResponse405Headers struct {
+	Allow *string
+}
+
 type ReadyzResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Status
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReadyzResponse405Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReadyzResponse) GetJSON200() *Status {
 	return r.JSON200
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ReadyzResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -3968,6 +4342,8 @@ type UpdateOrgResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4018,6 +4394,11 @@ func (r UpdateOrgResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UpdateOrgResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateOrgResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4301,6 +4682,8 @@ type CreateAPIKeyResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4351,6 +4734,11 @@ func (r CreateAPIKeyResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateAPIKeyResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4418,6 +4806,8 @@ type RevokeAPIKeyResponse struct {
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4448,6 +4838,11 @@ func (r RevokeAPIKeyResponse) GetJSON404() *NotFound {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RevokeAPIKeyResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4932,6 +5327,8 @@ type AddMemberResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4982,6 +5379,11 @@ func (r AddMemberResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r AddMemberResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddMemberResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5049,6 +5451,8 @@ type RemoveMemberResponse struct {
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5079,6 +5483,11 @@ func (r RemoveMemberResponse) GetJSON404() *NotFound {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RemoveMemberResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoveMemberResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5258,6 +5667,8 @@ type CreateProjectResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5308,6 +5719,11 @@ func (r CreateProjectResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateProjectResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateProjectResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5375,6 +5791,8 @@ type DeleteProjectResponse struct {
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5405,6 +5823,11 @@ func (r DeleteProjectResponse) GetJSON404() *NotFound {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r DeleteProjectResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteProjectResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5584,6 +6007,8 @@ type UpdateProjectResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5634,6 +6059,11 @@ func (r UpdateProjectResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UpdateProjectResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateProjectResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5813,6 +6243,8 @@ type CreateRoleBindingResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5863,6 +6295,11 @@ func (r CreateRoleBindingResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateRoleBindingResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateRoleBindingResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5930,6 +6367,8 @@ type DeleteRoleBindingResponse struct {
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5960,6 +6399,11 @@ func (r DeleteRoleBindingResponse) GetJSON404() *NotFound {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r DeleteRoleBindingResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteRoleBindingResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -6139,6 +6583,8 @@ type CreateRoleResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6189,6 +6635,11 @@ func (r CreateRoleResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r CreateRoleResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateRoleResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -6256,6 +6707,8 @@ type DeleteRoleResponse struct {
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6286,6 +6739,11 @@ func (r DeleteRoleResponse) GetJSON404() *NotFound {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r DeleteRoleResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteRoleResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -6361,6 +6819,8 @@ type UpdateRoleResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6411,6 +6871,11 @@ func (r UpdateRoleResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UpdateRoleResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateRoleResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -6533,8 +6998,8 @@ func (c *ClientWithResponses) GetOrgWithResponse(ctx context.Context, org OrgSlu
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-func (c *ClientWithResponses) UpdateOrgWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error) {
-	rsp, err := c.UpdateOrgWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateOrgWithBodyWithResponse(ctx context.Context, org OrgSlug, params *UpdateOrgParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error) {
+	rsp, err := c.UpdateOrgWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6548,8 +7013,8 @@ func (c *ClientWithResponses) UpdateOrgWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/orgs/{org} (the `UpdateOrg` operationId).
-func (c *ClientWithResponses) UpdateOrgWithResponse(ctx context.Context, org OrgSlug, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error) {
-	rsp, err := c.UpdateOrg(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) UpdateOrgWithResponse(ctx context.Context, org OrgSlug, params *UpdateOrgParams, body UpdateOrgJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOrgResponse, error) {
+	rsp, err := c.UpdateOrg(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6593,8 +7058,8 @@ func (c *ClientWithResponses) ListAPIKeysWithResponse(ctx context.Context, org O
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error) {
-	rsp, err := c.CreateAPIKeyWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error) {
+	rsp, err := c.CreateAPIKeyWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6608,8 +7073,8 @@ func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Conte
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/api-keys (the `CreateAPIKey` operationId).
-func (c *ClientWithResponses) CreateAPIKeyWithResponse(ctx context.Context, org OrgSlug, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error) {
-	rsp, err := c.CreateAPIKey(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateAPIKeyWithResponse(ctx context.Context, org OrgSlug, params *CreateAPIKeyParams, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error) {
+	rsp, err := c.CreateAPIKey(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6623,8 +7088,8 @@ func (c *ClientWithResponses) CreateAPIKeyWithResponse(ctx context.Context, org 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/orgs/{org}/api-keys/{id} (the `RevokeAPIKey` operationId).
-func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, org OrgSlug, id KeyId, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error) {
-	rsp, err := c.RevokeAPIKey(ctx, org, id, reqEditors...)
+func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, org OrgSlug, id KeyId, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error) {
+	rsp, err := c.RevokeAPIKey(ctx, org, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6698,8 +7163,8 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, org O
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
-	rsp, err := c.AddMemberWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context, org OrgSlug, params *AddMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
+	rsp, err := c.AddMemberWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6713,8 +7178,8 @@ func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/members (the `AddMember` operationId).
-func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, org OrgSlug, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
-	rsp, err := c.AddMember(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, org OrgSlug, params *AddMemberParams, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error) {
+	rsp, err := c.AddMember(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6728,8 +7193,8 @@ func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, org Org
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/orgs/{org}/members/{user_id} (the `RemoveMember` operationId).
-func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, org OrgSlug, userId UserId, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error) {
-	rsp, err := c.RemoveMember(ctx, org, userId, reqEditors...)
+func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, org OrgSlug, userId UserId, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error) {
+	rsp, err := c.RemoveMember(ctx, org, userId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6758,8 +7223,8 @@ func (c *ClientWithResponses) ListProjectsWithResponse(ctx context.Context, org 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-func (c *ClientWithResponses) CreateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
-	rsp, err := c.CreateProjectWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
+	rsp, err := c.CreateProjectWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6773,8 +7238,8 @@ func (c *ClientWithResponses) CreateProjectWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/projects (the `CreateProject` operationId).
-func (c *ClientWithResponses) CreateProjectWithResponse(ctx context.Context, org OrgSlug, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
-	rsp, err := c.CreateProject(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateProjectWithResponse(ctx context.Context, org OrgSlug, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
+	rsp, err := c.CreateProject(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6788,8 +7253,8 @@ func (c *ClientWithResponses) CreateProjectWithResponse(ctx context.Context, org
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/orgs/{org}/projects/{id} (the `DeleteProject` operationId).
-func (c *ClientWithResponses) DeleteProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, reqEditors ...RequestEditorFn) (*DeleteProjectResponse, error) {
-	rsp, err := c.DeleteProject(ctx, org, id, reqEditors...)
+func (c *ClientWithResponses) DeleteProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, params *DeleteProjectParams, reqEditors ...RequestEditorFn) (*DeleteProjectResponse, error) {
+	rsp, err := c.DeleteProject(ctx, org, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6818,8 +7283,8 @@ func (c *ClientWithResponses) GetProjectWithResponse(ctx context.Context, org Or
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-func (c *ClientWithResponses) UpdateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, id ProjectId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error) {
-	rsp, err := c.UpdateProjectWithBody(ctx, org, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateProjectWithBodyWithResponse(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error) {
+	rsp, err := c.UpdateProjectWithBody(ctx, org, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6833,8 +7298,8 @@ func (c *ClientWithResponses) UpdateProjectWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/orgs/{org}/projects/{id} (the `UpdateProject` operationId).
-func (c *ClientWithResponses) UpdateProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error) {
-	rsp, err := c.UpdateProject(ctx, org, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateProjectWithResponse(ctx context.Context, org OrgSlug, id ProjectId, params *UpdateProjectParams, body UpdateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProjectResponse, error) {
+	rsp, err := c.UpdateProject(ctx, org, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6863,8 +7328,8 @@ func (c *ClientWithResponses) ListRoleBindingsWithResponse(ctx context.Context, 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-func (c *ClientWithResponses) CreateRoleBindingWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error) {
-	rsp, err := c.CreateRoleBindingWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoleBindingWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error) {
+	rsp, err := c.CreateRoleBindingWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6878,8 +7343,8 @@ func (c *ClientWithResponses) CreateRoleBindingWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/role-bindings (the `CreateRoleBinding` operationId).
-func (c *ClientWithResponses) CreateRoleBindingWithResponse(ctx context.Context, org OrgSlug, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error) {
-	rsp, err := c.CreateRoleBinding(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoleBindingWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleBindingParams, body CreateRoleBindingJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleBindingResponse, error) {
+	rsp, err := c.CreateRoleBinding(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6893,8 +7358,8 @@ func (c *ClientWithResponses) CreateRoleBindingWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/orgs/{org}/role-bindings/{id} (the `DeleteRoleBinding` operationId).
-func (c *ClientWithResponses) DeleteRoleBindingWithResponse(ctx context.Context, org OrgSlug, id BindingId, reqEditors ...RequestEditorFn) (*DeleteRoleBindingResponse, error) {
-	rsp, err := c.DeleteRoleBinding(ctx, org, id, reqEditors...)
+func (c *ClientWithResponses) DeleteRoleBindingWithResponse(ctx context.Context, org OrgSlug, id BindingId, params *DeleteRoleBindingParams, reqEditors ...RequestEditorFn) (*DeleteRoleBindingResponse, error) {
+	rsp, err := c.DeleteRoleBinding(ctx, org, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6923,8 +7388,8 @@ func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, org Org
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
-	rsp, err := c.CreateRoleWithBody(ctx, org, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRoleWithBody(ctx, org, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6938,8 +7403,8 @@ func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orgs/{org}/roles (the `CreateRole` operationId).
-func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, org OrgSlug, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
-	rsp, err := c.CreateRole(ctx, org, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, org OrgSlug, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRole(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6953,8 +7418,8 @@ func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, org Or
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/orgs/{org}/roles/{name} (the `DeleteRole` operationId).
-func (c *ClientWithResponses) DeleteRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error) {
-	rsp, err := c.DeleteRole(ctx, org, name, reqEditors...)
+func (c *ClientWithResponses) DeleteRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, params *DeleteRoleParams, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error) {
+	rsp, err := c.DeleteRole(ctx, org, name, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6968,8 +7433,8 @@ func (c *ClientWithResponses) DeleteRoleWithResponse(ctx context.Context, org Or
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, name RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
-	rsp, err := c.UpdateRoleWithBody(ctx, org, name, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
+	rsp, err := c.UpdateRoleWithBody(ctx, org, name, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6983,8 +7448,8 @@ func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/orgs/{org}/roles/{name} (the `UpdateRole` operationId).
-func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
-	rsp, err := c.UpdateRole(ctx, org, name, body, reqEditors...)
+func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, org OrgSlug, name RoleName, params *UpdateRoleParams, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
+	rsp, err := c.UpdateRole(ctx, org, name, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7012,6 +7477,26 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers HealthzResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -7028,6 +7513,29 @@ func ParseMetricsResponse(rsp *http.Response) (*MetricsResponse, error) {
 	response := &MetricsResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers MetricsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -7054,6 +7562,26 @@ func ParseOpenapiResponse(rsp *http.Response) (*OpenapiResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers OpenapiResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -7080,6 +7608,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7087,6 +7622,19 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers ReadyzResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -7259,6 +7807,13 @@ func ParseUpdateOrgResponse(rsp *http.Response) (*UpdateOrgResponse, error) {
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -7575,6 +8130,13 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7668,6 +8230,13 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8173,6 +8742,13 @@ func ParseAddMemberResponse(rsp *http.Response) (*AddMemberResponse, error) {
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8266,6 +8842,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8484,6 +9067,13 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8577,6 +9167,13 @@ func ParseDeleteProjectResponse(rsp *http.Response) (*DeleteProjectResponse, err
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8795,6 +9392,13 @@ func ParseUpdateProjectResponse(rsp *http.Response) (*UpdateProjectResponse, err
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9012,6 +9616,13 @@ func ParseCreateRoleBindingResponse(rsp *http.Response) (*CreateRoleBindingRespo
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9105,6 +9716,13 @@ func ParseDeleteRoleBindingResponse(rsp *http.Response) (*DeleteRoleBindingRespo
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -9323,6 +9941,13 @@ func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9416,6 +10041,13 @@ func ParseDeleteRoleResponse(rsp *http.Response) (*DeleteRoleResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -9535,6 +10167,13 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

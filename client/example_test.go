@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 
+	"github.com/google/uuid"
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/client"
 	"github.com/strata-go/strata/enterprise/rbac"
@@ -22,16 +23,23 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	created, err := c.CreateProjectWithResponse(ctx, "acme", client.ProjectInput{Name: "apollo"})
+	retryKey := uuid.NewString() // the same key on every retry: one project, one audit event
+	created, err := c.CreateProjectWithResponse(ctx, "acme", &client.CreateProjectParams{IdempotencyKey: &retryKey},
+		client.ProjectInput{Name: "apollo"})
 	if err != nil || created.JSON201 == nil {
 		log.Fatalf("create: %v %s", err, created.Body)
+	}
+	again, err := c.CreateProjectWithResponse(ctx, "acme", &client.CreateProjectParams{IdempotencyKey: &retryKey},
+		client.ProjectInput{Name: "apollo"})
+	if err != nil || again.JSON201 == nil || again.JSON201.Id != created.JSON201.Id {
+		log.Fatalf("retry: %v %s", err, again.Body)
 	}
 	trail, err := c.ListAuditEventsWithResponse(ctx, "acme", &client.ListAuditEventsParams{})
 	if err != nil || trail.JSON200 == nil {
 		log.Fatalf("audit: %v %s", err, trail.Body)
 	}
-	fmt.Println(created.JSON201.Name, trail.JSON200.Items[0].Action)
-	// Output: apollo project.create
+	fmt.Println(created.JSON201.Name, len(trail.JSON200.Items), trail.JSON200.Items[0].Action)
+	// Output: apollo 2 project.create
 }
 
 // startStrata serves Strata's API on an in-memory SQLite database, with

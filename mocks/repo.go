@@ -12,6 +12,7 @@ package mocks
 import (
 	context "context"
 	reflect "reflect"
+	time "time"
 
 	uuid "github.com/google/uuid"
 	repo "github.com/strata-go/strata/repo"
@@ -819,6 +820,21 @@ func (mr *MockAuditEventsMockRecorder) Append(ctx, ev, seal any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Append", reflect.TypeOf((*MockAuditEvents)(nil).Append), ctx, ev, seal)
 }
 
+// Backlog mocks base method.
+func (m *MockAuditEvents) Backlog(ctx context.Context, orgID uuid.UUID) (repo.AuditBacklog, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Backlog", ctx, orgID)
+	ret0, _ := ret[0].(repo.AuditBacklog)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Backlog indicates an expected call of Backlog.
+func (mr *MockAuditEventsMockRecorder) Backlog(ctx, orgID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Backlog", reflect.TypeOf((*MockAuditEvents)(nil).Backlog), ctx, orgID)
+}
+
 // Head mocks base method.
 func (m *MockAuditEvents) Head(ctx context.Context, orgID uuid.UUID) (int64, []byte, error) {
 	m.ctrl.T.Helper()
@@ -848,6 +864,90 @@ func (m *MockAuditEvents) List(ctx context.Context, orgID uuid.UUID, filter repo
 func (mr *MockAuditEventsMockRecorder) List(ctx, orgID, filter, page any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "List", reflect.TypeOf((*MockAuditEvents)(nil).List), ctx, orgID, filter, page)
+}
+
+// SealPending mocks base method.
+func (m *MockAuditEvents) SealPending(ctx context.Context, seal repo.Sealer) (repo.SealReport, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "SealPending", ctx, seal)
+	ret0, _ := ret[0].(repo.SealReport)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// SealPending indicates an expected call of SealPending.
+func (mr *MockAuditEventsMockRecorder) SealPending(ctx, seal any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "SealPending", reflect.TypeOf((*MockAuditEvents)(nil).SealPending), ctx, seal)
+}
+
+// MockIdempotencyKeys is a mock of IdempotencyKeys interface.
+type MockIdempotencyKeys struct {
+	ctrl     *gomock.Controller
+	recorder *MockIdempotencyKeysMockRecorder
+	isgomock struct{}
+}
+
+// MockIdempotencyKeysMockRecorder is the mock recorder for MockIdempotencyKeys.
+type MockIdempotencyKeysMockRecorder struct {
+	mock *MockIdempotencyKeys
+}
+
+// NewMockIdempotencyKeys creates a new mock instance.
+func NewMockIdempotencyKeys(ctrl *gomock.Controller) *MockIdempotencyKeys {
+	mock := &MockIdempotencyKeys{ctrl: ctrl}
+	mock.recorder = &MockIdempotencyKeysMockRecorder{mock}
+	return mock
+}
+
+// EXPECT returns an object that allows the caller to indicate expected use.
+func (m *MockIdempotencyKeys) EXPECT() *MockIdempotencyKeysMockRecorder {
+	return m.recorder
+}
+
+// Claim mocks base method.
+func (m *MockIdempotencyKeys) Claim(ctx context.Context, rec repo.IdempotencyRecord, since time.Time) (repo.IdempotencyRecord, bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Claim", ctx, rec, since)
+	ret0, _ := ret[0].(repo.IdempotencyRecord)
+	ret1, _ := ret[1].(bool)
+	ret2, _ := ret[2].(error)
+	return ret0, ret1, ret2
+}
+
+// Claim indicates an expected call of Claim.
+func (mr *MockIdempotencyKeysMockRecorder) Claim(ctx, rec, since any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Claim", reflect.TypeOf((*MockIdempotencyKeys)(nil).Claim), ctx, rec, since)
+}
+
+// Complete mocks base method.
+func (m *MockIdempotencyKeys) Complete(ctx context.Context, key repo.IdempotencyKey, result []byte) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Complete", ctx, key, result)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Complete indicates an expected call of Complete.
+func (mr *MockIdempotencyKeysMockRecorder) Complete(ctx, key, result any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Complete", reflect.TypeOf((*MockIdempotencyKeys)(nil).Complete), ctx, key, result)
+}
+
+// Prune mocks base method.
+func (m *MockIdempotencyKeys) Prune(ctx context.Context, before time.Time, limit int) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Prune", ctx, before, limit)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Prune indicates an expected call of Prune.
+func (mr *MockIdempotencyKeysMockRecorder) Prune(ctx, before, limit any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Prune", reflect.TypeOf((*MockIdempotencyKeys)(nil).Prune), ctx, before, limit)
 }
 
 // MockStore is a mock of Store interface.
@@ -900,6 +1000,20 @@ func (m *MockStore) AuditEvents() repo.AuditEvents {
 func (mr *MockStoreMockRecorder) AuditEvents() *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "AuditEvents", reflect.TypeOf((*MockStore)(nil).AuditEvents))
+}
+
+// IdempotencyKeys mocks base method.
+func (m *MockStore) IdempotencyKeys() repo.IdempotencyKeys {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "IdempotencyKeys")
+	ret0, _ := ret[0].(repo.IdempotencyKeys)
+	return ret0
+}
+
+// IdempotencyKeys indicates an expected call of IdempotencyKeys.
+func (mr *MockStoreMockRecorder) IdempotencyKeys() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "IdempotencyKeys", reflect.TypeOf((*MockStore)(nil).IdempotencyKeys))
 }
 
 // InTx mocks base method.
@@ -1078,6 +1192,20 @@ func (m *MockDB) Dialect() repo.Dialect {
 func (mr *MockDBMockRecorder) Dialect() *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Dialect", reflect.TypeOf((*MockDB)(nil).Dialect))
+}
+
+// IdempotencyKeys mocks base method.
+func (m *MockDB) IdempotencyKeys() repo.IdempotencyKeys {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "IdempotencyKeys")
+	ret0, _ := ret[0].(repo.IdempotencyKeys)
+	return ret0
+}
+
+// IdempotencyKeys indicates an expected call of IdempotencyKeys.
+func (mr *MockDBMockRecorder) IdempotencyKeys() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "IdempotencyKeys", reflect.TypeOf((*MockDB)(nil).IdempotencyKeys))
 }
 
 // InTx mocks base method.

@@ -168,3 +168,14 @@ func AuditPage(f AuditFilter, r PageRequest) (int, int64, error) {
 	}
 	return size, seq, nil
 }
+
+// AuditSeqRange narrows [lo, hi], the sequence numbers a page of audit
+// events may come from, to those after the cursor seq AuditPage returned
+// (before it, when f is Descending): one lower and one upper bound, so that
+// a scan starts where the page does.
+func AuditSeqRange(f AuditFilter, cursor, lo, hi int64) (int64, int64) {
+	if f.Descending {
+		return lo, min(hi, cursor-1)
+	}
+	return max(lo, cursor+1), hi
+}

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -104,16 +105,70 @@ type APIKeys interface {
 }
 
 // AuditEvents stores each org's append-only chain of audit events.
+//
+// Recording an event and sealing it are two steps. Append records the event
+// in the transaction of the change it records, so that it commits if and
+// only if the change does, and takes no lock another writer of the org
+// needs. SealPending, called by a sealer in the background (see the audit
+// package), seals what committed: the event gets its place in the chain
+// (the next sequence number, the previous event's hash, its own hash) and
+// the org's head moves over it. How the work splits is the adapter's:
+// PostgreSQL queues the event and does both after the commit; SQLite's
+// single writer links the event into the chain in its transaction and only
+// moves the head after. Either way every committed event is sealed exactly
+// once, in one place of its org's chain; List, Head and exports show sealed
+// events only, and Backlog counts the others.
 type AuditEvents interface {
-	// Append adds ev to the end of its org's chain: it takes the next sequence
-	// number and the previous hash (serializing with every other append to the
-	// same org until the transaction ends), lets seal compute the hash, and
-	// stores the event. Run it inside the transaction of the change it records.
+	// Append records ev in the caller's transaction (run it inside the
+	// transaction of the change it records). It fills in an empty ID,
+	// OccurredAt and Metadata and sets Format to AuditFormat. When the
+	// adapter links the event into its chain in the transaction, it calls
+	// seal with Seq and PrevHash filled in and returns the event with them
+	// and its Hash; otherwise it returns it with Seq 0, and SealPending
+	// calls the Sealer given to it. Either way the event is not sealed
+	// until SealPending moved the head over it.
 	Append(ctx context.Context, ev AuditEvent, seal Sealer) (AuditEvent, error)
-	// Head returns the org's last sequence number and hash (0 and 32 zero
-	// bytes for an empty chain).
+	// SealPending seals, in one transaction, a bounded batch of the events
+	// committed and not yet sealed: the oldest ones of orgs that no other
+	// process is sealing at the same moment. It returns what it sealed; with
+	// nothing pending (or everything pending being sealed elsewhere) it
+	// seals nothing.
+	SealPending(ctx context.Context, seal Sealer) (SealReport, error)
+	// Backlog reports the org's committed events not yet sealed (not
+	// covered by its head), or every org's when orgID is uuid.Nil.
+	Backlog(ctx context.Context, orgID uuid.UUID) (AuditBacklog, error)
+	// Head returns the org's last sealed sequence number and hash (0 and 32
+	// zero bytes for an empty chain).
 	Head(ctx context.Context, orgID uuid.UUID) (seq int64, hash []byte, err error)
+	// List returns a page of the org's sealed events, each with its
+	// PrevHash.
 	List(ctx context.Context, orgID uuid.UUID, filter AuditFilter, page PageRequest) (Page[AuditEvent], error)
+}
+
+// IdempotencyKeys stores the outcomes of mutations made under a client's
+// idempotency key (the Idempotency-Key header), so that a retry of a
+// mutation whose answer was lost replays its outcome instead of applying it
+// again. Claim and Complete run in the transaction of the mutation they
+// guard: the key record, the change and its audit event commit together or
+// not at all.
+type IdempotencyKeys interface {
+	// Claim reserves rec's key for the calling transaction, storing rec
+	// with an empty Result, unless a record created at or after since is
+	// stored under the key: then it returns that record and claimed false,
+	// and the caller replays its Result (or refuses a request whose
+	// fingerprint differs). An older record is taken over. On PostgreSQL a
+	// key another transaction holds right now is an ErrConflict wrapping
+	// ErrKeyInFlight; on SQLite the single writer serializes claims.
+	// Outside a transaction Claim is ErrInternal.
+	Claim(ctx context.Context, rec IdempotencyRecord, since time.Time) (stored IdempotencyRecord, claimed bool, err error)
+	// Complete stores the outcome of the mutation under the key the
+	// transaction claimed; a key it did not claim is ErrNotFound. Outside a
+	// transaction Complete is ErrInternal.
+	Complete(ctx context.Context, key IdempotencyKey, result []byte) error
+	// Prune deletes up to limit records created before before, and returns
+	// how many it deleted; call it again while it returns limit. It never
+	// waits for a transaction that claims a key, nor holds one up for long.
+	Prune(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Store hands out the repositories. A Store from a database handle runs each
@@ -127,6 +182,7 @@ type Store interface {
 	Projects() Projects
 	APIKeys() APIKeys
 	AuditEvents() AuditEvents
+	IdempotencyKeys() IdempotencyKeys
 
 	// InTx runs fn in one transaction, with tx bound to it: the transaction
 	// commits when fn returns nil and rolls back when fn returns an error or

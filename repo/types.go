@@ -203,14 +203,20 @@ const (
 	OutcomeDenied  Outcome = "denied"
 )
 
-// AuditEvent is one link of an org's tamper-evident audit chain.
+// AuditEvent is one event of an org's tamper-evident audit chain. An event
+// is recorded (AuditEvents.Append) in the transaction of the change it
+// records, and sealed, given its place in the chain (Seq, PrevHash, Hash),
+// then or later: see AuditEvents.
 type AuditEvent struct {
 	OrgID      uuid.UUID
-	Seq        int64 // 1, 2, 3, ... per org, without gaps
+	Seq        int64 // 1, 2, 3, ... per org, without gaps; 0 until sealed
 	ID         uuid.UUID
 	OccurredAt time.Time
 	ActorType  ActorType
 	ActorID    string
+	// APIKeyID is the API key the actor acted through; uuid.Nil if none.
+	// Events of format 1 have none.
+	APIKeyID   uuid.UUID
 	Action     string // e.g. "project.create"
 	TargetType string
 	TargetID   string
@@ -218,8 +224,42 @@ type AuditEvent struct {
 	Metadata   string // a JSON object; "{}" when empty
 	RemoteAddr string
 	RequestID  string
-	PrevHash   []byte // Hash of event Seq-1; 32 zero bytes for Seq 1
-	Hash       []byte // SHA-256 over PrevHash and the event's canonical encoding
+	// Format is the canonical encoding the hash covers (see the audit
+	// package's FORMAT.md): 1 for events sealed before migration 000005,
+	// AuditFormat since.
+	Format   int
+	PrevHash []byte // Hash of event Seq-1; 32 zero bytes for Seq 1; nil until sealed
+	Hash     []byte // SHA-256 over PrevHash and the event's canonical encoding; nil until sealed
+}
+
+// AuditFormat is the format of the events Append records.
+const AuditFormat = 2
+
+// AuditBacklog describes events committed but not yet sealed.
+type AuditBacklog struct {
+	Pending    int64     // how many
+	OldestID   uuid.UUID // the oldest one's ID (uuid.Nil when none is pending)
+	OldestOrg  uuid.UUID // and its org
+	OldestTime time.Time // and when it occurred
+}
+
+// SealReport says what one AuditEvents.SealPending call did.
+type SealReport struct {
+	// Sealed lists the events sealed, by org, ID and place in the chain.
+	Sealed []SealedEvent
+	// SealedAt is when the seal committed.
+	SealedAt time.Time
+	// More reports that the call stopped at its bound with events of some
+	// org it sealed still pending: call it again at once.
+	More bool
+}
+
+// SealedEvent is one event a SealPending call sealed.
+type SealedEvent struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	Seq        int64
+	OccurredAt time.Time
 }
 
 // AuditFilter narrows AuditEvents.List; zero fields do not filter.
@@ -234,6 +274,6 @@ type AuditFilter struct {
 	Descending bool      // newest first
 }
 
-// Sealer completes an event about to be appended: it is called with Seq and
-// PrevHash filled in and returns the event's hash.
+// Sealer completes an event about to be sealed: it is called with Seq,
+// PrevHash and Format filled in and returns the event's hash.
 type Sealer func(ev *AuditEvent) []byte

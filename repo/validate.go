@@ -215,8 +215,8 @@ func ValidateTime(field string, t time.Time) error {
 // hash: a SHA-256 digest, as both dialects store it.
 const HashLen = sha256.Size
 
-// Seal lets seal compute ev's hash (Seq and PrevHash filled in) and checks
-// that it is HashLen bytes long, as the database requires.
+// Seal lets seal compute ev's hash (Seq, PrevHash and Format filled in)
+// and checks that it is HashLen bytes long, as the database requires.
 func Seal(ev *AuditEvent, seal Sealer) error {
 	ev.Hash = seal(ev)
 	if len(ev.Hash) != HashLen {
@@ -227,8 +227,10 @@ func Seal(ev *AuditEvent, seal Sealer) error {
 
 // PrepareAuditEvent checks an event about to be appended and fills in its
 // defaults: Metadata "{}" when empty, a new ID when nil, the current time
-// when OccurredAt is zero (else OccurredAt as stored: UTC, microseconds).
+// when OccurredAt is zero (else OccurredAt as stored: UTC, microseconds),
+// and Format AuditFormat. Whatever seal fields it had are cleared.
 func PrepareAuditEvent(ev *AuditEvent) error {
+	ev.Format, ev.Seq, ev.PrevHash, ev.Hash = AuditFormat, 0, nil, nil
 	if ev.Metadata == "" {
 		ev.Metadata = "{}"
 	}

@@ -88,6 +88,12 @@ type Config struct {
 	// count as equally near (the band is the larger of this and half the
 	// lowest latency). Default 1ms.
 	LatencyTolerance time.Duration
+	// PrimaryWait is how long a statement that needs the primary waits for
+	// a writable one when none is reachable (a switchover or failover is
+	// under way), before it fails; the caller's context bounds it too.
+	// Default 15s; negative: no waiting, fail at once. (PostgreSQL; SQLite
+	// has nothing to wait for.)
+	PrimaryWait time.Duration
 }
 
 // Defaults of Config.
@@ -105,6 +111,7 @@ const (
 	DefaultEjectBackoff          = 250 * time.Millisecond
 	DefaultMaxEjectBackoff       = 15 * time.Second
 	DefaultLatencyTolerance      = time.Millisecond
+	DefaultPrimaryWait           = 15 * time.Second
 )
 
 // DefaultMaxConns is the default of Config.MaxConns: max(4, GOMAXPROCS).
@@ -126,6 +133,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.EjectBackoff, DefaultEjectBackoff)
 	setDefault(&c.MaxEjectBackoff, DefaultMaxEjectBackoff)
 	setDefault(&c.LatencyTolerance, DefaultLatencyTolerance)
+	setDefault(&c.PrimaryWait, DefaultPrimaryWait)
 	c.MaxEjectBackoff = max(c.MaxEjectBackoff, c.EjectBackoff)
 	return c
 }
@@ -141,8 +149,8 @@ func setDefault[T comparable](p *T, def T) {
 var ErrInvalidConfig = errors.New("invalid config")
 
 // Validate reports a setting that cannot work: a negative pool size or
-// duration (other than the lag limits, where negative means no limit), or
-// MinConns above MaxConns.
+// duration (other than the lag limits, where negative means no limit, and
+// PrimaryWait, where it means no waiting), or MinConns above MaxConns.
 func (c Config) Validate() error {
 	var errs []error
 	if c.MaxConns < 0 || c.MinConns < 0 {

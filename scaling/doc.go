@@ -85,9 +85,23 @@
 //
 // pgx tries the hosts in order and keeps the one that accepts writes, for
 // every new connection. When the HA manager promotes a standby, connections
-// to the old primary fail (the failed transaction returns an error, and the
-// pool discards the connection), the primary's probe fails and reconnects,
-// and new connections find the new primary. Alternatively point the URL at
+// to the old primary fail (the pool discards them), the primary's probe
+// fails and reconnects, and new connections find the new primary.
+//
+// Meanwhile nothing fails at once (PostgreSQL): a statement that needs the
+// primary and finds none writable (it is unreachable, shutting down,
+// starting up, in recovery, or answers 25006 read_only_sql_transaction, as
+// a demoted primary behind a proxy does on the connections it kept) waits
+// for one, up to Config.PrimaryWait (default 15s) and never past its
+// context's deadline, then runs again: a routed read that goes to the
+// primary (strong, or when no replica qualifies) here in package pgscale,
+// and a transaction in package pgrepo, which runs it again only when it
+// cannot have committed (see pgrepo's primary.go). The waiters share one
+// probe of the primary URL at a time, every 50ms at most
+// (pgscale.PrimaryWait). Reads that replicas may serve go on being served
+// by them. With a planned switchover, clients see slow requests, not
+// errors; with an unplanned failover, a request fails only if no primary
+// appeared within its wait. Alternatively point the URL at
 // the HA manager's stable endpoint (Patroni behind HAProxy or a Kubernetes
 // service, pg_auto_failover's multi-host URL from pg_autoctl show uri, a DNS
 // name the cloud moves). List as replicas the standbys that serve reads

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -30,7 +31,20 @@ func (s *Service) ListAuditEvents(ctx context.Context, p Principal, slug string,
 	if err != nil {
 		return repo.Page[repo.AuditEvent]{}, err
 	}
+	s.sealPending(ctx)
 	return s.store.AuditEvents().List(ctx, org.ID, f, page)
+}
+
+// sealPending seals, before a read of the trail, the events committed and
+// not yet sealed (one round, for at most a second), so that a caller reads
+// its own writes rather than wait for the background sealer's next round.
+// Should it fail, the events wait for that round, and a verify report
+// counts them. Verify does not call it: its report of the events waiting is
+// what shows a sealer that stopped.
+func (s *Service) sealPending(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, _ = s.store.AuditEvents().SealPending(ctx, audit.Seal)
 }
 
 // VerifyAudit recomputes the org's audit chain (audit.read).
@@ -62,6 +76,7 @@ func (s *Service) ExportAudit(ctx context.Context, p Principal, slug string, for
 	if err != nil {
 		return 0, err
 	}
+	s.sealPending(ctx)
 	return ExportOrg(ctx, s.store, org.ID, format, audit.ExportOptions{Filter: f}, w)
 }
 

@@ -136,7 +136,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, slug string, in
 		return NewKey{}, repo.Invalid("expires_at", "must be in the future")
 	}
 	var out NewKey
-	err := s.mutate(ctx, p, slug, action{name: "api_key.create", perm: rbac.APIKeysManage, targetType: "api_key"},
+	err := s.mutate(ctx, p, slug, action{name: "api_key.create", perm: rbac.APIKeysManage, targetType: "api_key"}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			owner := p.UserID
 			if in.UserID != uuid.Nil && in.UserID != owner {
@@ -180,7 +180,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal, slug string, pag
 // authenticated keys, keyed on that version, see it (see cache.go).
 func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, slug string, id uuid.UUID) error {
 	defer s.forget(id, "")
-	return s.mutate(ctx, p, slug, action{name: "api_key.revoke", policy: true, perm: rbac.APIKeysManage, targetType: "api_key", targetID: id.String()},
+	return s.mutate(ctx, p, slug, action{name: "api_key.revoke", policy: true, perm: rbac.APIKeysManage, targetType: "api_key", targetID: id.String()}, nil,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			k, err := tx.APIKeys().Lookup(ctx, id)
 			if err != nil {

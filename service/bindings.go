@@ -35,7 +35,7 @@ func (s *Service) CreateRoleBinding(ctx context.Context, p Principal, slug strin
 		return repo.RoleBinding{}, repo.Invalid("role", "is required")
 	}
 	var out repo.RoleBinding
-	err := s.mutate(ctx, p, slug, action{name: "role_binding.create", policy: true, perm: rbac.RolesManage, targetType: "role_binding"},
+	err := s.mutate(ctx, p, slug, action{name: "role_binding.create", policy: true, perm: rbac.RolesManage, targetType: "role_binding"}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			role, err := tx.Roles().GetByName(ctx, org.ID, in.Role)
 			if errIs(err, repo.ErrNotFound) {
@@ -58,7 +58,7 @@ func (s *Service) CreateRoleBinding(ctx context.Context, p Principal, slug strin
 // DeleteRoleBinding removes a binding (roles.manage; the caller must hold
 // what the role grants, and the org keeps an owner).
 func (s *Service) DeleteRoleBinding(ctx context.Context, p Principal, slug string, id uuid.UUID) error {
-	return s.mutate(ctx, p, slug, action{name: "role_binding.delete", policy: true, perm: rbac.RolesManage, targetType: "role_binding", targetID: id.String()},
+	return s.mutate(ctx, p, slug, action{name: "role_binding.delete", policy: true, perm: rbac.RolesManage, targetType: "role_binding", targetID: id.String()}, nil,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			b, err := tx.RoleBindings().Get(ctx, org.ID, id)
 			if err != nil {

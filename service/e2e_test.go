@@ -62,9 +62,13 @@ func newWorldOn(t *testing.T, db repo.DB) *world {
 	return w
 }
 
-// events lists the org's audit events that f selects.
+// events lists the org's audit events that f selects, once every event
+// is sealed (as a server's sealer would seal them).
 func (w *world) events(f repo.AuditFilter) []repo.AuditEvent {
 	w.t.Helper()
+	if _, err := audit.NewSealer(w.db.AuditEvents(), audit.SealerOptions{}).SealAll(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
 	var all []repo.AuditEvent
 	page := repo.PageRequest{Limit: repo.MaxPageSize}
 	for {
@@ -422,5 +426,40 @@ func twoOwnersRemovingEachOther(t *testing.T, w *world, heldBack func(ctx contex
 	}
 	if n, err := w.db.RoleBindings().CountOrgWide(w.ctx, w.org.ID, owner.ID); err != nil || n != 1 {
 		t.Errorf("%d owners left (%v), want 1", n, err)
+	}
+}
+
+// TestAuditReadsSealFirst: a read of the audit trail (list, export) seals
+// what is pending first, so that a caller sees its own writes at once with
+// no sealer running in the background; verify does not (its report of the
+// events waiting is what shows a stopped sealer), until a read sealed them.
+func TestAuditReadsSealFirst(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := newWorld(t, d) // no sealer runs
+			ctx := w.ctx
+			p, err := w.svc.CreateProject(ctx, w.owner, "acme", repo.NewProject{Name: "apollo"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := w.svc.VerifyAudit(ctx, w.owner, "acme")
+			if err != nil || rep.Backlog.Pending != 1 {
+				t.Errorf("verify before any read: %+v, %v; want the create waiting", rep.Backlog, err)
+			}
+			page, err := w.svc.ListAuditEvents(ctx, w.owner, "acme", repo.AuditFilter{Descending: true}, repo.PageRequest{Limit: 1})
+			if err != nil || len(page.Items) != 1 || page.Items[0].TargetID != p.ID.String() {
+				t.Fatalf("the newest event listed right after the create: %+v, %v", page.Items, err)
+			}
+			if _, err := w.svc.UpdateProject(ctx, w.owner, "acme", p.ID, repo.ProjectUpdate{Description: ptr("exported")}); err != nil {
+				t.Fatal(err)
+			}
+			var buf strings.Builder
+			if n, err := w.svc.ExportAudit(ctx, w.owner, "acme", service.JSONL, repo.AuditFilter{Action: "project.update"}, &buf); err != nil || n != 1 {
+				t.Errorf("export right after the update: %d events, %v", n, err)
+			}
+			if rep, err := w.svc.VerifyAudit(ctx, w.owner, "acme"); err != nil || !rep.OK || rep.Backlog.Pending != 0 {
+				t.Errorf("verify after the reads: %+v, %v", rep, err)
+			}
+		})
 	}
 }

@@ -26,6 +26,7 @@ type repos struct {
 	projects *mocks.MockProjects
 	keys     *mocks.MockAPIKeys
 	audit    *mocks.MockAuditEvents
+	idem     *mocks.MockIdempotencyKeys
 }
 
 // newRepos makes the repository mocks of store, and calls touched with the
@@ -36,6 +37,7 @@ func newRepos(ctrl *gomock.Controller, store *mocks.MockStore, touched func(stri
 		members: mocks.NewMockMemberships(ctrl), roles: mocks.NewMockRoles(ctrl),
 		bindings: mocks.NewMockRoleBindings(ctrl), projects: mocks.NewMockProjects(ctrl),
 		keys: mocks.NewMockAPIKeys(ctrl), audit: mocks.NewMockAuditEvents(ctrl),
+		idem: mocks.NewMockIdempotencyKeys(ctrl),
 	}
 	e := store.EXPECT()
 	e.Orgs().DoAndReturn(func() repo.Orgs { touched("orgs"); return r.orgs }).AnyTimes()
@@ -46,6 +48,7 @@ func newRepos(ctrl *gomock.Controller, store *mocks.MockStore, touched func(stri
 	e.Projects().DoAndReturn(func() repo.Projects { touched("projects"); return r.projects }).AnyTimes()
 	e.APIKeys().DoAndReturn(func() repo.APIKeys { touched("keys"); return r.keys }).AnyTimes()
 	e.AuditEvents().DoAndReturn(func() repo.AuditEvents { touched("audit"); return r.audit }).AnyTimes()
+	e.IdempotencyKeys().DoAndReturn(func() repo.IdempotencyKeys { touched("idempotency"); return r.idem }).AnyTimes()
 	return r
 }
 
@@ -173,8 +176,9 @@ func (f *fixture) checkEvent(got repo.AuditEvent, want event) {
 			got.OrgID, got.Action, got.TargetType, got.TargetID, got.Outcome, got.ActorType, got.ActorID,
 			f.org.ID, want.action, want.targetType, want.targetID, want.outcome, want.actorType, want.actorID)
 	}
-	if got.RemoteAddr != f.p.RemoteAddr || got.RequestID != f.p.RequestID {
-		f.t.Errorf("event request = %q %q, want %q %q", got.RemoteAddr, got.RequestID, f.p.RemoteAddr, f.p.RequestID)
+	if got.RemoteAddr != f.p.RemoteAddr || got.RequestID != f.p.RequestID || got.APIKeyID != f.p.KeyID {
+		f.t.Errorf("event request = %q %q through key %v, want %q %q through %v",
+			got.RemoteAddr, got.RequestID, got.APIKeyID, f.p.RemoteAddr, f.p.RequestID, f.p.KeyID)
 	}
 	var meta any
 	if err := json.Unmarshal([]byte(got.Metadata), &meta); err != nil {
@@ -187,7 +191,7 @@ func (f *fixture) checkEvent(got repo.AuditEvent, want event) {
 
 // successMeta is the metadata of a successful mutation by the caller.
 func (f *fixture) successMeta(before, after map[string]any) map[string]any {
-	m := map[string]any{"api_key_id": f.p.KeyID}
+	m := map[string]any{}
 	if before != nil {
 		m["before"] = before
 	}

@@ -241,7 +241,7 @@ func (s *Service) importBatch(ctx context.Context, p Principal, org repo.Org, a 
 	const minPatience = time.Second
 	errYield := errors.New("service: yield to the batch before")
 	for {
-		err := s.inOrgTx(ctx, s.store, p, org, a, func(tx repo.Store, org repo.Org) (change, error) {
+		err := s.inOrgTx(ctx, s.store, p, org, a, once{}, func(tx repo.Store, org repo.Org) (change, error) {
 			start := time.Now()
 			if _, err := tx.Projects().Import(ctx, org.ID, b.rows); err != nil {
 				return change{}, repo.ShiftRows(err, b.first-1)

@@ -79,8 +79,9 @@ func TestImportProjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]any{"batch": 3.0, "count": 500.0, "first_row": 2001.0, "last_row": 2500.0,
-				"first": "a-2001", "last": "a-2500", "api_key_id": w.owner.KeyID.String()}
-			if fmt.Sprint(meta) != fmt.Sprint(want) || evs[2].ActorID != w.owner.UserID.String() || evs[2].TargetType != "project" {
+				"first": "a-2001", "last": "a-2500"}
+			if fmt.Sprint(meta) != fmt.Sprint(want) || evs[2].ActorID != w.owner.UserID.String() || evs[2].TargetType != "project" ||
+				evs[2].APIKeyID != w.owner.KeyID {
 				t.Errorf("last event: %s by %s, metadata %v; want %v", evs[2].Action, evs[2].ActorID, meta, want)
 			}
 			w.success += 3

@@ -36,7 +36,7 @@ func (s *Service) AddMember(ctx context.Context, p Principal, slug string, in Ne
 		return repo.Member{}, err
 	}
 	var out repo.Member
-	err := s.mutate(ctx, p, slug, action{name: "member.add", policy: true, perm: rbac.MembersManage, targetType: "user"},
+	err := s.mutate(ctx, p, slug, action{name: "member.add", policy: true, perm: rbac.MembersManage, targetType: "user"}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			m, err := addMember(ctx, tx, org.ID, p.UserID, in)
 			out = m
@@ -84,7 +84,7 @@ func addMember(ctx context.Context, tx repo.Store, orgID, actor uuid.UUID, in Ne
 // org (members.manage; the caller must hold everything the member holds).
 // The last owner cannot be removed.
 func (s *Service) RemoveMember(ctx context.Context, p Principal, slug string, userID uuid.UUID) error {
-	return s.mutate(ctx, p, slug, action{name: "member.remove", policy: true, perm: rbac.MembersManage, targetType: "user", targetID: userID.String()},
+	return s.mutate(ctx, p, slug, action{name: "member.remove", policy: true, perm: rbac.MembersManage, targetType: "user", targetID: userID.String()}, nil,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			m, err := tx.Memberships().Get(ctx, org.ID, userID)
 			if err != nil {

@@ -344,6 +344,9 @@ var reads = []op{
 			return errOnly(f.svc.ListAuditEvents(f.ctx, f.p, f.org.Slug, repo.AuditFilter{Action: "project.create"}, repo.PageRequest{}))
 		},
 		read: func(f *fixture, fail error) {
+			// The read seals what is pending first; that failing does not
+			// fail the read (TestAuditReadsSealFirst).
+			f.db.audit.EXPECT().SealPending(anything, anything).Return(repo.SealReport{}, fail)
 			ret(f.db.audit.EXPECT().List(anything, f.org.ID, repo.AuditFilter{Action: "project.create"}, repo.PageRequest{}),
 				repo.Page[repo.AuditEvent]{}, fail)
 		},
@@ -364,6 +367,7 @@ var reads = []op{
 			}
 			f.db.audit.EXPECT().Head(anything, f.org.ID).Return(int64(0), make([]byte, 32), nil)
 			f.db.audit.EXPECT().List(anything, f.org.ID, anything, anything).Return(repo.Page[repo.AuditEvent]{}, nil)
+			f.db.audit.EXPECT().Backlog(anything, f.org.ID).Return(repo.AuditBacklog{}, nil)
 		},
 	},
 	{
@@ -373,6 +377,7 @@ var reads = []op{
 			return errOnly(f.svc.ExportAudit(f.ctx, f.p, f.org.Slug, service.CSV, repo.AuditFilter{}, &buf))
 		},
 		read: func(f *fixture, fail error) {
+			f.db.audit.EXPECT().SealPending(anything, anything).Return(repo.SealReport{}, fail)
 			ret(f.db.audit.EXPECT().List(anything, f.org.ID, anything, anything), repo.Page[repo.AuditEvent]{}, fail)
 		},
 	},

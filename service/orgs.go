@@ -28,7 +28,7 @@ func (s *Service) UpdateOrg(ctx context.Context, p Principal, slug string, in re
 	}
 	defer s.forget(uuid.Nil, slug)
 	var out repo.Org
-	err := s.mutate(ctx, p, slug, action{name: "org.update", policy: true, perm: rbac.OrgUpdate, targetType: "org"},
+	err := s.mutate(ctx, p, slug, action{name: "org.update", policy: true, perm: rbac.OrgUpdate, targetType: "org"}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			org, err := tx.Orgs().Get(ctx, org.ID) // as the transaction sees it, the row locked by the bump
 			if err != nil {

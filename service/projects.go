@@ -33,7 +33,7 @@ func (s *Service) CreateProject(ctx context.Context, p Principal, slug string, i
 		return repo.Project{}, err
 	}
 	var out repo.Project
-	err := s.mutate(ctx, p, slug, action{name: "project.create", perm: rbac.ProjectsCreate, targetType: "project"},
+	err := s.mutate(ctx, p, slug, action{name: "project.create", perm: rbac.ProjectsCreate, targetType: "project"}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			pr, err := tx.Projects().Create(ctx, org.ID, in)
 			out = pr
@@ -48,7 +48,7 @@ func (s *Service) UpdateProject(ctx context.Context, p Principal, slug string, i
 		return repo.Project{}, err
 	}
 	var out repo.Project
-	err := s.mutate(ctx, p, slug, action{name: "project.update", perm: rbac.ProjectsUpdate, project: &id, targetType: "project", targetID: id.String()},
+	err := s.mutate(ctx, p, slug, action{name: "project.update", perm: rbac.ProjectsUpdate, project: &id, targetType: "project", targetID: id.String()}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			before, err := tx.Projects().Get(ctx, org.ID, id)
 			if err != nil {
@@ -63,7 +63,7 @@ func (s *Service) UpdateProject(ctx context.Context, p Principal, slug string, i
 // DeleteProject deletes a project and its project-scoped bindings
 // (projects.delete on it).
 func (s *Service) DeleteProject(ctx context.Context, p Principal, slug string, id uuid.UUID) error {
-	return s.mutate(ctx, p, slug, action{name: "project.delete", policy: true, perm: rbac.ProjectsDelete, project: &id, targetType: "project", targetID: id.String()},
+	return s.mutate(ctx, p, slug, action{name: "project.delete", policy: true, perm: rbac.ProjectsDelete, project: &id, targetType: "project", targetID: id.String()}, nil,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			before, err := tx.Projects().Get(ctx, org.ID, id)
 			if err != nil {

@@ -7,13 +7,18 @@ import (
 	"github.com/strata-go/strata/repo"
 )
 
-// ListRoles lists the org's roles, built-in ones included (roles.read).
+// ListRoles lists the org's roles, built-in ones included, with the
+// permissions the code gives them (rbac.Resolve) (roles.read).
 func (s *Service) ListRoles(ctx context.Context, p Principal, slug string, page repo.PageRequest) (repo.Page[repo.Role], error) {
 	org, err := s.read(ctx, p, slug, action{name: "role.list", perm: rbac.RolesRead})
 	if err != nil {
 		return repo.Page[repo.Role]{}, err
 	}
-	return s.store.Roles().List(ctx, org.ID, page)
+	roles, err := s.store.Roles().List(ctx, org.ID, page)
+	for i, r := range roles.Items {
+		roles.Items[i] = rbac.Resolve(r) // built-in roles grant what the code says
+	}
+	return roles, err
 }
 
 // CreateRole adds a custom role (roles.manage; the caller must hold every
@@ -23,7 +28,7 @@ func (s *Service) CreateRole(ctx context.Context, p Principal, slug, name string
 		return repo.Role{}, err
 	}
 	var out repo.Role
-	err := s.mutate(ctx, p, slug, action{name: "role.create", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name},
+	err := s.mutate(ctx, p, slug, action{name: "role.create", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			if err := rbac.CanGrant(ctx, tx, org.ID, p.UserID, repo.Role{Name: name, Permissions: perms}, nil); err != nil {
 				return change{}, err
@@ -44,7 +49,7 @@ func (s *Service) UpdateRole(ctx context.Context, p Principal, slug, name string
 		return repo.Role{}, err
 	}
 	var out repo.Role
-	err := s.mutate(ctx, p, slug, action{name: "role.update", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name},
+	err := s.mutate(ctx, p, slug, action{name: "role.update", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name}, &out,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			r, err := tx.Roles().GetByName(ctx, org.ID, name)
 			if err != nil {
@@ -70,7 +75,7 @@ func (s *Service) UpdateRole(ctx context.Context, p Principal, slug, name string
 
 // DeleteRole deletes a custom role that is no longer bound (roles.manage).
 func (s *Service) DeleteRole(ctx context.Context, p Principal, slug, name string) error {
-	return s.mutate(ctx, p, slug, action{name: "role.delete", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name},
+	return s.mutate(ctx, p, slug, action{name: "role.delete", policy: true, perm: rbac.RolesManage, targetType: "role", targetID: name}, nil,
 		func(tx repo.Store, org repo.Org) (change, error) {
 			r, err := tx.Roles().GetByName(ctx, org.ID, name)
 			if err != nil {

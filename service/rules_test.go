@@ -156,7 +156,7 @@ func TestGuards(t *testing.T) {
 				t.Fatalf("err = %v (field %q), want %v (field %q) saying %q", err, repo.FieldOf(err), c.want, c.field, c.says)
 			}
 			if c.want == repo.ErrForbidden {
-				want := map[string]any{"permission": m.perm, "reason": err.Error(), "api_key_id": f.p.KeyID}
+				want := map[string]any{"permission": m.perm, "reason": err.Error()}
 				if got := f.appended[0].Metadata; got != mustJSON(t, want) {
 					t.Errorf("denied event metadata = %s, want %s", got, mustJSON(t, want))
 				}

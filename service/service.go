@@ -47,6 +47,10 @@ type Options struct {
 	// round trip before its own (see cache.go); 0 means DefaultCacheSize, a
 	// negative size turns the caches off.
 	CacheSize int
+	// IdempotencyTTL is how long the result of a mutation made under an
+	// idempotency key is kept for replay (see idempotency.go); 0 means
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 }
 
 // Service implements the use cases over a Store and an Authorizer.
@@ -56,6 +60,10 @@ type Service struct {
 	now   func() time.Time
 	keys  *cache[uuid.UUID, keyEntry] // by key ID; nil when not caching
 	orgs  *cache[string, repo.Org]    // by slug; nil when not caching
+	// idemTTL is the retention of idempotency records; flights the keys of
+	// the mutations in progress.
+	idemTTL time.Duration
+	flights flights
 }
 
 // New returns a Service.
@@ -63,7 +71,10 @@ func New(store repo.Store, authz Authorizer, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{store: store, authz: authz, now: opts.Now}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	s := &Service{store: store, authz: authz, now: opts.Now, idemTTL: opts.IdempotencyTTL}
 	if opts.CacheSize == 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
@@ -74,10 +85,20 @@ func New(store repo.Store, authz Authorizer, opts Options) *Service {
 	return s
 }
 
-// Request carries what the transport knows about a request, for the audit trail.
+// Request carries what the transport knows about a request: for the audit
+// trail, and for exactly-once mutations.
 type Request struct {
 	RemoteAddr string
 	RequestID  string
+	// IdempotencyKey, when not empty, is the client's key for this
+	// mutation (the Idempotency-Key header): a retry under the same key
+	// gets the first attempt's result instead of a second change (see
+	// idempotency.go). Reads ignore it.
+	IdempotencyKey string
+	// Fingerprint identifies the request the key came with: a SHA-256 of
+	// what makes it this request (for HTTP, its method, path and body).
+	// Required with IdempotencyKey.
+	Fingerprint [32]byte
 }
 
 // Principal is an authenticated caller: a user acting through an API key in
@@ -144,7 +165,7 @@ func (s *Service) authorize(ctx context.Context, p Principal, org repo.Org, a ac
 func (s *Service) recordDenied(ctx context.Context, p Principal, org repo.Org, a action, reason string, denial error) error {
 	ev := s.event(p, org, a)
 	ev.Outcome = repo.OutcomeDenied
-	ev.Metadata = mustJSON(map[string]any{"permission": a.perm, "reason": reason, "api_key_id": p.KeyID})
+	ev.Metadata = mustJSON(map[string]any{"permission": a.perm, "reason": reason})
 	err := traceAppend(ctx, ev, func(ctx context.Context) error {
 		_, err := audit.RecordDenied(ctx, s.store, ev)
 		return err
@@ -210,8 +231,22 @@ type change struct {
 // mutate runs one mutation: resolve the org, authorize, then in one
 // transaction run fn, bump the policy version if fn changed it, and record
 // the audit event. For a policy action the version is bumped before fn runs;
-// after the commit the authorizer learns the new version.
-func (s *Service) mutate(ctx context.Context, p Principal, slug string, a action, fn func(tx repo.Store, org repo.Org) (change, error)) error {
+// after the commit the authorizer learns the new version. out points to
+// the variable fn sets to the use case's result (nil for none): with an
+// idempotency key, that result is stored under the key, or, when one is
+// stored already, set from it instead of running fn (see idempotency.go).
+func (s *Service) mutate(ctx context.Context, p Principal, slug string, a action, out any, fn func(tx repo.Store, org repo.Org) (change, error)) error {
+	im, err := idempotencyOf(p)
+	if err != nil {
+		return err
+	}
+	if im != nil {
+		release, err := s.flights.hold(im)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	org, err := s.org(ctx, p, slug)
 	if err != nil {
 		return err
@@ -219,7 +254,7 @@ func (s *Service) mutate(ctx context.Context, p Principal, slug string, a action
 	if err := s.authorize(ctx, p, org, a); err != nil {
 		return err
 	}
-	err = s.inOrgTx(ctx, s.store, p, org, a, fn)
+	err = s.inOrgTx(ctx, s.store, p, org, a, once{im, out}, fn)
 	if errIs(err, repo.ErrForbidden) {
 		// A guard inside the transaction refused (granting or touching more
 		// than the caller holds): the change rolled back; record the attempt.
@@ -228,13 +263,31 @@ func (s *Service) mutate(ctx context.Context, p Principal, slug string, a action
 	return err
 }
 
+// once is a mutation's idempotency key (nil for none) and where its
+// result goes.
+type once struct {
+	im  *idempotency
+	out any
+}
+
 // inOrgTx is mutate after authorization: apply in one transaction of
-// store, then, after the commit, tell the authorizer the new policy version.
-func (s *Service) inOrgTx(ctx context.Context, store repo.Store, p Principal, org repo.Org, a action, fn func(tx repo.Store, org repo.Org) (change, error)) error {
+// store, with the idempotency key claimed first and the result stored
+// last, then, after the commit, tell the authorizer the new policy version.
+func (s *Service) inOrgTx(ctx context.Context, store repo.Store, p Principal, org repo.Org, a action, o once, fn func(tx repo.Store, org repo.Org) (change, error)) error {
 	var version int64
 	err := store.InTx(ctx, func(tx repo.Store) error {
+		version = 0
+		if o.im != nil {
+			replayed, err := o.im.claim(ctx, tx, s.now().Add(-s.idemTTL), o.out)
+			if err != nil || replayed {
+				return err
+			}
+		}
 		var err error
 		version, err = s.apply(ctx, tx, p, org, a, fn)
+		if err == nil && o.im != nil {
+			err = o.im.complete(ctx, tx, o.out)
+		}
 		return err
 	})
 	if err == nil && version > 0 {
@@ -264,9 +317,6 @@ func (s *Service) apply(ctx context.Context, tx repo.Store, p Principal, org rep
 		ev.TargetID = c.targetID
 	}
 	meta := map[string]any{}
-	if p.KeyID != uuid.Nil {
-		meta["api_key_id"] = p.KeyID
-	}
 	if c.before != nil {
 		meta["before"] = c.before
 	}
@@ -292,7 +342,7 @@ func (s *Service) event(p Principal, org repo.Org, a action) repo.AuditEvent {
 	ev := repo.AuditEvent{
 		OrgID: org.ID, Action: a.name, TargetType: a.targetType, TargetID: a.targetID,
 		Outcome: repo.OutcomeSuccess, RemoteAddr: p.RemoteAddr, RequestID: p.RequestID,
-		ActorType: repo.ActorUser, ActorID: p.UserID.String(),
+		ActorType: repo.ActorUser, ActorID: p.UserID.String(), APIKeyID: p.KeyID,
 	}
 	if p.UserID == uuid.Nil {
 		ev.ActorType, ev.ActorID = repo.ActorSystem, "strata"

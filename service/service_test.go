@@ -1,14 +1,18 @@
 package service_test
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"go.uber.org/mock/gomock"
 
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/service"
 )
 
 // errorKinds is one error of each kind of the vocabulary.
@@ -183,7 +187,7 @@ func TestDeniedIsAuditedAndForbidden(t *testing.T) {
 			check := f.expectCheck(m.perm, m.scope(f), false).After(f.expectOrg())
 			f.expectInTx(f.store, nil).After(check)
 			f.expectAppend(event{action: m.action, targetType: m.targetType, targetID: m.target(f), outcome: repo.OutcomeDenied,
-				meta: map[string]any{"permission": m.perm, "reason": "no org-wide binding of the user grants the permission", "api_key_id": f.p.KeyID}})
+				meta: map[string]any{"permission": m.perm, "reason": "no org-wide binding of the user grants the permission"}})
 			err := m.call(f)
 			if !errors.Is(err, repo.ErrForbidden) {
 				t.Fatalf("err = %v, want ErrForbidden", err)
@@ -266,5 +270,85 @@ func TestReads(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestIdempotentMutationClaimsFirstStoresLast checks where a mutation under
+// an idempotency key touches the key: claimed first in its transaction
+// (before the policy bump, so a replay changes nothing), and its result
+// stored after the audit event, in the same transaction.
+func TestIdempotentMutationClaimsFirstStoresLast(t *testing.T) {
+	for _, m := range mutations {
+		t.Run(m.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.p.IdempotencyKey, f.p.Fingerprint = "k", sha256.Sum256([]byte(m.name))
+			f.expectMutation(m)
+			claim := f.tx.idem.EXPECT().Claim(anything, anything, anything).DoAndReturn(
+				func(_ context.Context, rec repo.IdempotencyRecord, _ time.Time) (repo.IdempotencyRecord, bool, error) {
+					if len(f.txTouched) != 1 {
+						t.Errorf("the transaction used %v before claiming the key", f.txTouched[:len(f.txTouched)-1])
+					}
+					if rec.OrgID != f.org.ID || rec.APIKeyID != f.p.KeyID {
+						t.Errorf("claimed for org %v, API key %v; want the caller's", rec.OrgID, rec.APIKeyID)
+					}
+					return rec, true, nil
+				})
+			f.tx.idem.EXPECT().Complete(anything, anything, anything).After(claim).Do(func(context.Context, repo.IdempotencyKey, []byte) {
+				if len(f.appended) != 1 {
+					t.Errorf("the result was stored with %d events appended, want after the one", len(f.appended))
+				}
+			})
+			if err := m.call(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestIdempotentReplayChangesNothing replays a stored result: the
+// transaction claims the key, finds the result and does nothing else (no
+// change, no event, no policy bump); a request with another fingerprint
+// is refused.
+func TestIdempotentReplayChangesNothing(t *testing.T) {
+	for _, m := range mutations {
+		t.Run(m.name, func(t *testing.T) {
+			// A first run stores the result.
+			f := newFixture(t)
+			f.p.IdempotencyKey, f.p.Fingerprint = "k", sha256.Sum256([]byte(m.name))
+			f.expectMutation(m)
+			var stored repo.IdempotencyRecord
+			f.tx.idem.EXPECT().Claim(anything, anything, anything).DoAndReturn(
+				func(_ context.Context, rec repo.IdempotencyRecord, _ time.Time) (repo.IdempotencyRecord, bool, error) {
+					stored = rec
+					return rec, true, nil
+				})
+			f.tx.idem.EXPECT().Complete(anything, anything, anything).Do(func(_ context.Context, _ repo.IdempotencyKey, result []byte) {
+				stored.Result = result
+			})
+			if err := m.call(f); err != nil {
+				t.Fatal(err)
+			}
+			// The retry: the same key and fingerprint, by the same caller.
+			retry := newFixture(t)
+			retry.org, retry.p = f.org, f.p
+			check := retry.expectCheck(m.perm, m.scope(retry), true).After(retry.expectOrg())
+			retry.expectInTx(retry.store, nil).After(check)
+			retry.tx.idem.EXPECT().Claim(anything, anything, anything).Return(stored, false, nil)
+			if err := m.call(retry); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+			// Another request under the key.
+			other := newFixture(t)
+			other.org, other.p = f.org, f.p
+			other.p.Fingerprint[0] ^= 1
+			check = other.expectCheck(m.perm, m.scope(other), true).After(other.expectOrg())
+			other.store.EXPECT().InTx(anything, anything).DoAndReturn(func(_ context.Context, fn func(repo.Store) error) error {
+				return fn(other.txStore)
+			}).After(check)
+			other.tx.idem.EXPECT().Claim(anything, anything, anything).Return(stored, false, nil)
+			if err := m.call(other); !errors.Is(err, service.ErrKeyReused) {
+				t.Errorf("another request under the key: %v, want ErrKeyReused", err)
+			}
+		})
 	}
 }

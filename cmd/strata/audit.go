@@ -17,10 +17,14 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 {
 		return usageError{"audit: want 'verify' or 'export'"}
 	}
-	fs := newFlags("audit "+args[0], "audit verify|export --org SLUG [--db URL] [--format jsonl|csv] [--since T] [--until T]", stderr)
+	fs := newFlags("audit "+args[0], "audit verify|export --org SLUG [--db URL] [--max-pending D] [--format jsonl|csv] [--since T] [--until T]", stderr)
 	dbURL := fs.String("db", envOr("STRATA_DB", defaultDB), "database URL (env STRATA_DB)")
 	slug := fs.String("org", "", "the org's slug (required)")
 	var format, since, until string
+	var maxPending time.Duration
+	if args[0] == "verify" {
+		fs.DurationVar(&maxPending, "max-pending", audit.DefaultMaxPending, "fail when an event has waited longer than this to be sealed (a stuck or stopped sealer); 0: do not check")
+	}
 	if args[0] == "export" {
 		fs.StringVar(&format, "format", "jsonl", "jsonl or csv")
 		fs.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
@@ -58,14 +62,23 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	progress := progressBar(stderr)
 	if args[0] == "verify" {
-		report, err := audit.Verify(ctx, db.AuditEvents(), org.ID, audit.VerifyOptions{Progress: progress})
+		if maxPending == 0 {
+			maxPending = -1 // VerifyOptions: no check
+		}
+		report, err := audit.Verify(ctx, db.AuditEvents(), org.ID, audit.VerifyOptions{Progress: progress, MaxPending: maxPending})
 		if err != nil {
 			return err
+		}
+		if report.Reason == audit.ReasonUnsealed {
+			return failure{fmt.Errorf("audit trail of %s: %s", org.Slug, report.Message)}
 		}
 		if !report.OK {
 			return failure{fmt.Errorf("audit chain of %s broken at seq %d: %s: %s", org.Slug, report.FirstBad, report.Reason, report.Message)}
 		}
 		fmt.Fprintf(stdout, "audit chain of %s intact: %d events, last seq %d, last hash %x\n", org.Slug, report.Events, report.LastSeq, report.LastHash)
+		if b := report.Backlog; b.Pending > 0 {
+			fmt.Fprintf(stdout, "%d events not yet sealed, the oldest (%s) %s old\n", b.Pending, b.OldestID, time.Since(b.OldestTime).Round(time.Millisecond))
+		}
 		return nil
 	}
 	n, err := service.ExportOrg(ctx, db, org.ID, service.ExportFormat(format), audit.ExportOptions{Filter: filter, Progress: progress}, stdout)

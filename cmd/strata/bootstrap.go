@@ -34,6 +34,7 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer db.Close()
+	defer sealQueued(db, log)
 	svc := service.New(db, rbac.New(db.RoleBindings(), rbac.Options{}), service.Options{})
 	org, key, err := svc.Bootstrap(ctx, in, service.Request{RemoteAddr: "cli"})
 	if err != nil {

@@ -30,29 +30,29 @@ func TestWalkThroughThroughTheClient(t *testing.T) {
 				t.Fatalf("get org: %v %d %s", err, org.StatusCode(), org.Body)
 			}
 			desc := "our first project"
-			created, err := owner.CreateProjectWithResponse(ctx, "acme", client.ProjectInput{Name: "apollo", Description: &desc})
+			created, err := owner.CreateProjectWithResponse(ctx, "acme", nil, client.ProjectInput{Name: "apollo", Description: &desc})
 			if err != nil || created.JSON201 == nil || created.JSON201.Name != "apollo" {
 				t.Fatalf("create project: %v %d %s", err, created.StatusCode(), created.Body)
 			}
 			project := created.JSON201.Id
 			adaName, member := "Ada", "member"
-			ada, err := owner.AddMemberWithResponse(ctx, "acme", client.MemberInput{Email: "ada@example.com", Name: &adaName, Role: &member})
+			ada, err := owner.AddMemberWithResponse(ctx, "acme", nil, client.MemberInput{Email: "ada@example.com", Name: &adaName, Role: &member})
 			if err != nil || ada.JSON201 == nil {
 				t.Fatalf("add member: %v %d %s", err, ada.StatusCode(), ada.Body)
 			}
 			keyName, adaID := "ada", ada.JSON201.UserId
-			key, err := owner.CreateAPIKeyWithResponse(ctx, "acme", client.APIKeyInput{Name: &keyName, UserId: &adaID})
+			key, err := owner.CreateAPIKeyWithResponse(ctx, "acme", nil, client.APIKeyInput{Name: &keyName, UserId: &adaID})
 			if err != nil || key.JSON201 == nil || key.JSON201.UserId != adaID {
 				t.Fatalf("mint key: %v %d %s", err, key.StatusCode(), key.Body)
 			}
 
 			asAda := newClient(t, lc.Base, key.JSON201.Key)
 			edited := "edited by Ada"
-			upd, err := asAda.UpdateProjectWithResponse(ctx, "acme", project, client.ProjectPatch{Description: &edited})
+			upd, err := asAda.UpdateProjectWithResponse(ctx, "acme", project, nil, client.ProjectPatch{Description: &edited})
 			if err != nil || upd.JSON200 == nil || upd.JSON200.Description != edited {
 				t.Fatalf("update as Ada: %v %d %s", err, upd.StatusCode(), upd.Body)
 			}
-			del, err := asAda.DeleteProjectWithResponse(ctx, "acme", project)
+			del, err := asAda.DeleteProjectWithResponse(ctx, "acme", project, nil)
 			if err != nil || del.StatusCode() != 403 || del.JSON403 == nil || del.JSON403.Error.Code != "forbidden" {
 				t.Fatalf("delete as Ada: %v %d %s, want 403 forbidden", err, del.StatusCode(), del.Body)
 			}

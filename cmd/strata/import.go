@@ -68,6 +68,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
+	defer sealQueued(db, log)
 	svc := service.New(db, rbac.New(db.RoleBindings(), rbac.Options{}), service.Options{})
 	req := service.Request{RemoteAddr: "cli", RequestID: "import"}
 	p := service.System(req)

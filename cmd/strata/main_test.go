@@ -215,6 +215,7 @@ func TestUsageErrors(t *testing.T) {
 		{"migrate", "up", "--db", "sqlite::memory:", "again"},
 		{"migrate", "down", "--db", "sqlite::memory:", "--colour"},
 		{"serve", "--log-format", "xml"},
+		{"serve", "--idempotency-ttl", "0s"},
 	}
 	for _, args := range cases {
 		_, errOut, code := runStrata(t, args...)

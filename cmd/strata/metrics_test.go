@@ -13,8 +13,17 @@ import (
 // a histogram's le and a family's own suffixes aside). Dashboards and
 // alerts are written against them: none may change name, type or labels.
 var pinnedMetrics = map[string][]string{
-	"sqlite":   slices.Concat(httpMetrics, routerMetrics, sqliteWriterMetrics),
-	"postgres": slices.Concat(httpMetrics, routerMetrics),
+	"sqlite":   slices.Concat(httpMetrics, routerMetrics, sqliteWriterMetrics, sealerMetrics),
+	"postgres": slices.Concat(httpMetrics, routerMetrics, sealerMetrics),
+}
+
+// sealerMetrics came with the audit sealer (issue 15), on both dialects.
+var sealerMetrics = []string{
+	"strata_audit_oldest_unsealed_age_seconds gauge ",
+	"strata_audit_seal_delay_seconds histogram ",
+	"strata_audit_seal_errors_total counter ",
+	"strata_audit_sealed_events_total counter ",
+	"strata_audit_unsealed_events gauge ",
 }
 
 var httpMetrics = []string{

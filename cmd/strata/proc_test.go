@@ -216,6 +216,7 @@ func listAll[T any](t *testing.T, c *loadgen.Client, path string) []T {
 // project; and the audit chain verifies. It returns the projects by name.
 func checkNothingHalfWritten(t *testing.T, c *loadgen.Client, acked map[string]string) map[string]apiProject {
 	t.Helper()
+	waitSealed(t, c)
 	projects := listAll[apiProject](t, c, "/v1/orgs/acme/projects")
 	byName := map[string]apiProject{}
 	byID := map[string]bool{}
@@ -277,6 +278,28 @@ func checkNothingHalfWritten(t *testing.T, c *loadgen.Client, acked map[string]s
 	t.Logf("%d projects (%d acknowledged), %d project.create events, chain of %d events verifies",
 		len(projects), len(acked), len(events), rep.Events)
 	return byName
+}
+
+// waitSealed waits until the server's sealer sealed every event of acme
+// committed so far (on PostgreSQL, events are sealed shortly after their
+// commit; a restarted server seals what its predecessor left), as the
+// verify report's pending count tells, for up to 10 s.
+func waitSealed(t *testing.T, c *loadgen.Client) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := c.Do(context.Background(), "GET", "/v1/orgs/acme/audit-events/verify", "")
+		var rep struct {
+			Pending int64 `json:"pending"`
+		}
+		if r.Status == 200 && json.Unmarshal(r.Body, &rep) == nil && rep.Pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events still waiting to be sealed after 10 s: %v", r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // isUnavailable reports whether r is the API's 503: a JSON error with code

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/migrations"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/scaling"
@@ -57,4 +59,15 @@ func prepareSchema(ctx context.Context, db repo.DB, migrate bool, log *slog.Logg
 	}
 	log.Info("migrating schema", "from", current, "to", latest, "dialect", db.Dialect())
 	return m.Up()
+}
+
+// sealQueued seals the audit events the command queued (on PostgreSQL), so
+// that they are in their chains when it exits, whether or not a server is
+// running; should it fail, the next sealer to run seals them.
+func sealQueued(db repo.DB, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := audit.NewSealer(db.AuditEvents(), audit.SealerOptions{}).SealAll(ctx); err != nil {
+		log.Warn("sealing the audit events failed; the next process to run a sealer (strata serve) seals them", "err", err)
+	}
 }

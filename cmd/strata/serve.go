@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/enterprise/audit"
 	"github.com/strata-go/strata/enterprise/rbac"
 	"github.com/strata-go/strata/internal/httpapi"
 	"github.com/strata-go/strata/repo"
@@ -52,9 +53,14 @@ type ServeConfig struct {
 	// RateLimit bounds requests per API key and failed authentications per
 	// client address (429 with Retry-After).
 	RateLimit httpapi.RateLimit
-	// Replicas serve reads (PostgreSQL); Scaling tunes routing and pools.
+	// Replicas serve reads (PostgreSQL); Scaling tunes routing and pools,
+	// and how long requests wait for a primary during a failover.
 	Replicas []scaling.Replica
 	Scaling  scaling.Config
+	// IdempotencyTTL is how long the answers stored under Idempotency-Key
+	// headers are kept (0: service.DefaultIdempotencyTTL); older ones are
+	// pruned in the background.
+	IdempotencyTTL time.Duration
 }
 
 // Server is a running `strata serve`: the database, the HTTP server and its
@@ -66,6 +72,10 @@ type Server struct {
 	http      *http.Server
 	listener  net.Listener
 	stopWatch context.CancelFunc // ends the policy watcher, if any
+	sealer    *audit.Sealer
+	stopSeal  func()             // stops the sealer once it sealed what is pending
+	stopPrune context.CancelFunc // ends the pruning of idempotency keys
+	pruned    chan struct{}      // closed when the pruning has ended
 }
 
 // OpenServer opens the database (migrating it as configured), bootstraps an
@@ -88,16 +98,20 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 		s.stopWatch = stop
 		go authz.Watch(watchCtx, pg.PolicyWatcher(pgrepo.PolicyWatcherOptions{Logger: log}))
 	}
-	svc := service.New(db, authz, service.Options{})
+	s.startSealer()
+	svc := service.New(db, authz, service.Options{IdempotencyTTL: cfg.IdempotencyTTL})
 	if err := s.bootstrap(ctx, svc, stdout); err != nil {
 		s.Close()
 		return nil, err
 	}
-	reg, err := newRegistry(db)
+	reg, err := newRegistry(db, s.sealer)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
+	pruneCtx, stopPrune := context.WithCancel(context.Background())
+	s.stopPrune, s.pruned = stopPrune, make(chan struct{})
+	go s.pruneIdempotencyKeys(pruneCtx, svc)
 	s.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		s.Close()
@@ -114,13 +128,31 @@ func OpenServer(ctx context.Context, cfg ServeConfig, log *slog.Logger, stdout i
 	return s, nil
 }
 
+// startSealer runs the audit sealer in the background: it seals the events
+// that the server's transactions (woken by each commit) and other processes
+// record, and at start whatever an earlier process left.
+func (s *Server) startSealer() {
+	opts := audit.SealerOptions{Log: s.log}
+	if q, ok := s.db.(interface{ Queued() <-chan struct{} }); ok {
+		opts.Wake = q.Queued()
+	}
+	s.sealer = audit.NewSealer(s.db.AuditEvents(), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.sealer.Run(ctx)
+	}()
+	s.stopSeal = func() { cancel(); <-done }
+}
+
 // newRegistry returns the registry /metrics serves: the Go runtime's and
-// the process's collectors and db's metrics; the API adds its own. Every
-// component that has metrics registers them here, in the binary: no
-// package below cmd/ uses a global registry.
-func newRegistry(db repo.DB) (*prometheus.Registry, error) {
+// the process's collectors, db's metrics and the audit sealer's; the API
+// adds its own. Every component that has metrics registers them here, in
+// the binary: no package below cmd/ uses a global registry.
+func newRegistry(db repo.DB, sealer *audit.Sealer) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), sealer.Collector())
 	if err := strata.RegisterMetrics(reg, db); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -211,12 +243,48 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close stops background work and releases the database.
+// Close stops background work (the sealer seals what is pending first) and
+// releases the database.
 func (s *Server) Close() error {
 	if s.stopWatch != nil {
 		s.stopWatch()
 	}
+	if s.stopSeal != nil {
+		s.stopSeal()
+	}
+	if s.stopPrune != nil {
+		s.stopPrune()
+		<-s.pruned
+	}
 	return s.db.Close()
+}
+
+// pruneIdempotencyKeys deletes the answers stored under idempotency keys
+// once they are past their retention, every quarter of it (at most every
+// 5 minutes), until ctx ends. Each statement deletes a small batch, so
+// that writers never wait long for it.
+func (s *Server) pruneIdempotencyKeys(ctx context.Context, svc *service.Service) {
+	defer close(s.pruned)
+	ttl := s.cfg.IdempotencyTTL
+	if ttl <= 0 {
+		ttl = service.DefaultIdempotencyTTL
+	}
+	t := time.NewTicker(min(5*time.Minute, max(ttl/4, time.Second)))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := svc.PruneIdempotencyKeys(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("pruning idempotency keys", "err", err, "pruned", n)
+		case n > 0:
+			s.log.Info("pruned idempotency keys", "count", n)
+		}
+	}
 }
 
 // runServe runs `strata serve`.
@@ -260,6 +328,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&sc.CausalWait, "causal-wait", 0, "how long a read carrying a consistency token waits for a replica before using the primary (default 100ms)")
 	fs.DurationVar(&sc.ProbeInterval, "probe-interval", 0, "time between health probes of a node (default 1s)")
 	fs.DurationVar(&sc.EjectBackoff, "eject-backoff", 0, "first wait before probing an ejected replica again; doubles while it keeps failing (default 250ms)")
+	fs.DurationVar(&sc.PrimaryWait, "primary-wait", 0, "how long a request that needs the primary waits for a writable one during a switchover or failover, within --request-timeout (default 15s; negative: answer 503 at once)")
+	fs.DurationVar(&cfg.IdempotencyTTL, "idempotency-ttl", service.DefaultIdempotencyTTL, "how long an answer stored under an Idempotency-Key header is replayed to retries")
 	fs.DurationVar(&sc.MaxEjectBackoff, "max-eject-backoff", 0, "longest wait between probes of an ejected replica; it is also how long a re-admitted replica must stay up before its backoff starts over (default 15s)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -268,6 +338,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
 	}
 	cfg.Replicas = replicas
+	if cfg.IdempotencyTTL <= 0 {
+		return usageError{"serve: --idempotency-ttl must be positive"}
+	}
 	sc.MaxConns, sc.MinConns = int32(maxConns), int32(minConns)
 	if err := sc.Validate(); err != nil {
 		return usageError{err.Error()}

@@ -12,6 +12,98 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditBacklog = `-- name: AuditBacklog :one
+SELECT b.id, b.occurred_at, count(*) OVER () AS pending FROM (
+    SELECT p.id, p.occurred_at FROM audit_pending p WHERE p.org_id = $1
+    UNION ALL
+    SELECT e.id, e.occurred_at FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE h.org_id = $1 AND e.seq > h.seq
+) AS b
+ORDER BY b.occurred_at, b.id
+LIMIT 1
+`
+
+type AuditBacklogRow struct {
+	ID         uuid.UUID
+	OccurredAt time.Time
+	Pending    int64
+}
+
+// The org's events not yet covered by its head: queued ones, and any in
+// the chain past the head (which only someone writing the table behind
+// the sealer's back could put there). The oldest, with their number; no
+// row when there is none.
+func (q *Queries) AuditBacklog(ctx context.Context, orgID uuid.UUID) (AuditBacklogRow, error) {
+	row := q.db.QueryRow(ctx, auditBacklog, orgID)
+	var i AuditBacklogRow
+	err := row.Scan(&i.ID, &i.OccurredAt, &i.Pending)
+	return i, err
+}
+
+const auditBacklogAll = `-- name: AuditBacklogAll :one
+SELECT b.org_id, b.id, b.occurred_at, count(*) OVER () AS pending FROM (
+    SELECT p.org_id, p.id, p.occurred_at FROM audit_pending p
+    UNION ALL
+    SELECT h.org_id, e.id, e.occurred_at FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE e.seq > h.seq
+) AS b
+ORDER BY b.occurred_at, b.id
+LIMIT 1
+`
+
+type AuditBacklogAllRow struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	OccurredAt time.Time
+	Pending    int64
+}
+
+// AuditBacklog, every org's: the oldest event and its org.
+func (q *Queries) AuditBacklogAll(ctx context.Context) (AuditBacklogAllRow, error) {
+	row := q.db.QueryRow(ctx, auditBacklogAll)
+	var i AuditBacklogAllRow
+	err := row.Scan(
+		&i.OrgID,
+		&i.ID,
+		&i.OccurredAt,
+		&i.Pending,
+	)
+	return i, err
+}
+
+const auditTimeSpan = `-- name: AuditTimeSpan :one
+SELECT CAST(coalesce(min(lo), 0) AS bigint) AS lo, CAST(coalesce(max(hi), 0) AS bigint) AS hi FROM (
+    SELECT b.block * 1024 + 1 AS lo, b.block * 1024 + 1024 AS hi
+    FROM audit_blocks b JOIN audit_heads h ON h.chain = b.chain
+    WHERE h.org_id = $1 AND b.max_at >= $2 AND b.min_at < $3
+    UNION ALL
+    SELECT (seq - 1) / 1024 * 1024 + 1, seq FROM audit_heads
+    WHERE org_id = $1 AND block_max_at >= $2 AND block_min_at < $3
+) AS spans
+`
+
+type AuditTimeSpanParams struct {
+	OrgID uuid.UUID
+	Since time.Time
+	Until time.Time
+}
+
+type AuditTimeSpanRow struct {
+	Lo int64
+	Hi int64
+}
+
+// The sequence numbers between which the org's events that occurred in
+// [since, until) lie, from the time ranges of the blocks (both 0 when none
+// can): each block of 1024 events whose range meets the window, and the
+// block the head is filling.
+func (q *Queries) AuditTimeSpan(ctx context.Context, arg AuditTimeSpanParams) (AuditTimeSpanRow, error) {
+	row := q.db.QueryRow(ctx, auditTimeSpan, arg.OrgID, arg.Since, arg.Until)
+	var i AuditTimeSpanRow
+	err := row.Scan(&i.Lo, &i.Hi)
+	return i, err
+}
+
 const getAuditHead = `-- name: GetAuditHead :one
 SELECT seq, hash FROM audit_heads WHERE org_id = $1
 `
@@ -28,85 +120,88 @@ func (q *Queries) GetAuditHead(ctx context.Context, orgID uuid.UUID) (GetAuditHe
 	return i, err
 }
 
-const insertAuditEvent = `-- name: InsertAuditEvent :exec
-INSERT INTO audit_events (org_id, seq, id, occurred_at, actor_type, actor_id, action,
-    target_type, target_id, outcome, metadata, remote_addr, request_id, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-    $8, $9, $10, $11, $12, $13, $14, $15)
+const insertAuditBlock = `-- name: InsertAuditBlock :exec
+INSERT INTO audit_blocks (chain, block, min_at, max_at) VALUES ($1, $2, $3, $4)
 `
 
-type InsertAuditEventParams struct {
-	OrgID      uuid.UUID
-	Seq        int64
-	ID         uuid.UUID
-	OccurredAt time.Time
-	ActorType  string
-	ActorID    string
-	Action     string
-	TargetType string
-	TargetID   string
-	Outcome    string
-	Metadata   string
-	RemoteAddr string
-	RequestID  string
-	PrevHash   []byte
-	Hash       []byte
+type InsertAuditBlockParams struct {
+	Chain int32
+	Block int64
+	MinAt time.Time
+	MaxAt time.Time
 }
 
-// Appends an event; migration 000003's trigger refuses it unless it extends the
-// org's head, and moves the head to it.
-func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error {
-	_, err := q.db.Exec(ctx, insertAuditEvent,
-		arg.OrgID,
-		arg.Seq,
-		arg.ID,
-		arg.OccurredAt,
-		arg.ActorType,
-		arg.ActorID,
-		arg.Action,
-		arg.TargetType,
-		arg.TargetID,
-		arg.Outcome,
-		arg.Metadata,
-		arg.RemoteAddr,
-		arg.RequestID,
-		arg.PrevHash,
-		arg.Hash,
+// Records the time range of a block of 1024 events, once complete.
+func (q *Queries) InsertAuditBlock(ctx context.Context, arg InsertAuditBlockParams) error {
+	_, err := q.db.Exec(ctx, insertAuditBlock,
+		arg.Chain,
+		arg.Block,
+		arg.MinAt,
+		arg.MaxAt,
 	)
 	return err
 }
 
 const listAuditEventsAsc = `-- name: ListAuditEventsAsc :many
-SELECT org_id, seq, id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, metadata, remote_addr, request_id, prev_hash, hash FROM audit_events
-WHERE org_id = $1 AND seq > $2
-  AND ($3::text IS NULL OR actor_id = $3)
-  AND ($4::text IS NULL OR action = $4)
-  AND ($5::text IS NULL OR target_type = $5)
-  AND ($6::text IS NULL OR target_id = $6)
-  AND ($7::text IS NULL OR outcome = $7)
-  AND ($8::timestamptz IS NULL OR occurred_at >= $8)
-  AND ($9::timestamptz IS NULL OR occurred_at < $9)
-ORDER BY seq
-LIMIT $10
+SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
+       e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
+       CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
+                     decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = $1 AND +e.seq <= h.seq AND e.seq >= $2 AND e.seq <= $3
+  AND ($4::bytea IS NULL OR e.actor_id = $4)
+  AND ($5::text IS NULL OR e.action = $5)
+  AND ($6::text IS NULL OR e.target_type = $6)
+  AND ($7::bytea IS NULL OR e.target_id = $7)
+  AND ($8::smallint IS NULL OR e.outcome = $8)
+  AND ($9::timestamptz IS NULL OR e.occurred_at >= $9)
+  AND ($10::timestamptz IS NULL OR e.occurred_at < $10)
+ORDER BY e.seq
+LIMIT $11
 `
 
 type ListAuditEventsAscParams struct {
 	OrgID      uuid.UUID
-	CursorSeq  int64
-	ActorID    *string
+	Lo         int64
+	Hi         int64
+	ActorID    []byte
 	Action     *string
 	TargetType *string
-	TargetID   *string
-	Outcome    *string
+	TargetID   []byte
+	Outcome    *int16
 	Since      *time.Time
 	Until      *time.Time
 	Lim        int32
 }
 
-func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAscParams) ([]AuditEvent, error) {
+type ListAuditEventsAscRow struct {
+	Seq        int64
+	OccurredAt time.Time
+	ID         uuid.UUID
+	Format     int16
+	ActorType  int16
+	Outcome    int16
+	ActorID    []byte
+	TargetID   []byte
+	ApiKeyID   []byte
+	Hash       []byte
+	Action     string
+	TargetType string
+	Metadata   string
+	RemoteAddr string
+	RequestID  string
+	PrevHash   []byte
+}
+
+// A page of the org's sealed events (up to its head), oldest first, within
+// [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
+// so that the scan starts where the page does; the unary + keeps SQLite from
+// starting at the head instead); each with the hash of the event before it.
+func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAscParams) ([]ListAuditEventsAscRow, error) {
 	rows, err := q.db.Query(ctx, listAuditEventsAsc,
 		arg.OrgID,
-		arg.CursorSeq,
+		arg.Lo,
+		arg.Hi,
 		arg.ActorID,
 		arg.Action,
 		arg.TargetType,
@@ -120,25 +215,26 @@ func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAsc
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditEvent
+	var items []ListAuditEventsAscRow
 	for rows.Next() {
-		var i AuditEvent
+		var i ListAuditEventsAscRow
 		if err := rows.Scan(
-			&i.OrgID,
 			&i.Seq,
-			&i.ID,
 			&i.OccurredAt,
+			&i.ID,
+			&i.Format,
 			&i.ActorType,
+			&i.Outcome,
 			&i.ActorID,
+			&i.TargetID,
+			&i.ApiKeyID,
+			&i.Hash,
 			&i.Action,
 			&i.TargetType,
-			&i.TargetID,
-			&i.Outcome,
 			&i.Metadata,
 			&i.RemoteAddr,
 			&i.RequestID,
 			&i.PrevHash,
-			&i.Hash,
 		); err != nil {
 			return nil, err
 		}
@@ -151,36 +247,62 @@ func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAsc
 }
 
 const listAuditEventsDesc = `-- name: ListAuditEventsDesc :many
-SELECT org_id, seq, id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, metadata, remote_addr, request_id, prev_hash, hash FROM audit_events
-WHERE org_id = $1 AND seq < $2
-  AND ($3::text IS NULL OR actor_id = $3)
-  AND ($4::text IS NULL OR action = $4)
-  AND ($5::text IS NULL OR target_type = $5)
-  AND ($6::text IS NULL OR target_id = $6)
-  AND ($7::text IS NULL OR outcome = $7)
-  AND ($8::timestamptz IS NULL OR occurred_at >= $8)
-  AND ($9::timestamptz IS NULL OR occurred_at < $9)
-ORDER BY seq DESC
-LIMIT $10
+SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
+       e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
+       CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
+                     decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = $1 AND +e.seq <= h.seq AND e.seq >= $2 AND e.seq <= $3
+  AND ($4::bytea IS NULL OR e.actor_id = $4)
+  AND ($5::text IS NULL OR e.action = $5)
+  AND ($6::text IS NULL OR e.target_type = $6)
+  AND ($7::bytea IS NULL OR e.target_id = $7)
+  AND ($8::smallint IS NULL OR e.outcome = $8)
+  AND ($9::timestamptz IS NULL OR e.occurred_at >= $9)
+  AND ($10::timestamptz IS NULL OR e.occurred_at < $10)
+ORDER BY e.seq DESC
+LIMIT $11
 `
 
 type ListAuditEventsDescParams struct {
 	OrgID      uuid.UUID
-	CursorSeq  int64
-	ActorID    *string
+	Lo         int64
+	Hi         int64
+	ActorID    []byte
 	Action     *string
 	TargetType *string
-	TargetID   *string
-	Outcome    *string
+	TargetID   []byte
+	Outcome    *int16
 	Since      *time.Time
 	Until      *time.Time
 	Lim        int32
 }
 
-func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDescParams) ([]AuditEvent, error) {
+type ListAuditEventsDescRow struct {
+	Seq        int64
+	OccurredAt time.Time
+	ID         uuid.UUID
+	Format     int16
+	ActorType  int16
+	Outcome    int16
+	ActorID    []byte
+	TargetID   []byte
+	ApiKeyID   []byte
+	Hash       []byte
+	Action     string
+	TargetType string
+	Metadata   string
+	RemoteAddr string
+	RequestID  string
+	PrevHash   []byte
+}
+
+// ListAuditEventsAsc, newest first.
+func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDescParams) ([]ListAuditEventsDescRow, error) {
 	rows, err := q.db.Query(ctx, listAuditEventsDesc,
 		arg.OrgID,
-		arg.CursorSeq,
+		arg.Lo,
+		arg.Hi,
 		arg.ActorID,
 		arg.Action,
 		arg.TargetType,
@@ -194,25 +316,26 @@ func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDe
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditEvent
+	var items []ListAuditEventsDescRow
 	for rows.Next() {
-		var i AuditEvent
+		var i ListAuditEventsDescRow
 		if err := rows.Scan(
-			&i.OrgID,
 			&i.Seq,
-			&i.ID,
 			&i.OccurredAt,
+			&i.ID,
+			&i.Format,
 			&i.ActorType,
+			&i.Outcome,
 			&i.ActorID,
+			&i.TargetID,
+			&i.ApiKeyID,
+			&i.Hash,
 			&i.Action,
 			&i.TargetType,
-			&i.TargetID,
-			&i.Outcome,
 			&i.Metadata,
 			&i.RemoteAddr,
 			&i.RequestID,
 			&i.PrevHash,
-			&i.Hash,
 		); err != nil {
 			return nil, err
 		}
@@ -224,21 +347,29 @@ func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDe
 	return items, nil
 }
 
-const lockAuditHead = `-- name: LockAuditHead :one
-SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE
+const moveAuditHead = `-- name: MoveAuditHead :exec
+UPDATE audit_heads SET seq = $1, hash = $2, block_min_at = $3, block_max_at = $4
+WHERE chain = $5
 `
 
-type LockAuditHeadRow struct {
-	Seq  int64
-	Hash []byte
+type MoveAuditHeadParams struct {
+	Seq        int64
+	Hash       []byte
+	BlockMinAt *time.Time
+	BlockMaxAt *time.Time
+	Chain      int32
 }
 
-// Reads the org's chain head for an append and locks its row until commit, so that
-// no other transaction moves the head meanwhile (migration 000003's trigger moves it
-// when the event is inserted).
-func (q *Queries) LockAuditHead(ctx context.Context, orgID uuid.UUID) (LockAuditHeadRow, error) {
-	row := q.db.QueryRow(ctx, lockAuditHead, orgID)
-	var i LockAuditHeadRow
-	err := row.Scan(&i.Seq, &i.Hash)
-	return i, err
+// Moves a head to the last event sealed, with the time range of the block
+// that event is in (the migration's trigger refuses a head that goes back,
+// or that names no such event).
+func (q *Queries) MoveAuditHead(ctx context.Context, arg MoveAuditHeadParams) error {
+	_, err := q.db.Exec(ctx, moveAuditHead,
+		arg.Seq,
+		arg.Hash,
+		arg.BlockMinAt,
+		arg.BlockMaxAt,
+		arg.Chain,
+	)
+	return err
 }

@@ -21,28 +21,65 @@ type ApiKey struct {
 	RevokedAt  *time.Time
 }
 
+type AuditBlock struct {
+	Chain int32
+	Block int64
+	MinAt time.Time
+	MaxAt time.Time
+}
+
 type AuditEvent struct {
-	OrgID      uuid.UUID
 	Seq        int64
-	ID         uuid.UUID
 	OccurredAt time.Time
-	ActorType  string
-	ActorID    string
+	ID         uuid.UUID
+	Chain      int32
+	Format     int16
+	ActorType  int16
+	Outcome    int16
+	ActorID    []byte
+	TargetID   []byte
+	ApiKeyID   []byte
+	Hash       []byte
 	Action     string
 	TargetType string
-	TargetID   string
-	Outcome    string
 	Metadata   string
 	RemoteAddr string
 	RequestID  string
-	PrevHash   []byte
-	Hash       []byte
 }
 
 type AuditHead struct {
-	OrgID uuid.UUID
-	Seq   int64
-	Hash  []byte
+	OrgID      uuid.UUID
+	Seq        int64
+	Hash       []byte
+	Chain      int32
+	BlockMinAt *time.Time
+	BlockMaxAt *time.Time
+}
+
+type AuditPending struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	OccurredAt time.Time
+	Format     int16
+	ActorType  int16
+	Outcome    int16
+	ActorID    []byte
+	TargetID   []byte
+	ApiKeyID   []byte
+	Action     string
+	TargetType string
+	Metadata   string
+	RemoteAddr string
+	RequestID  string
+}
+
+type IdempotencyKey struct {
+	OrgID       uuid.UUID
+	ApiKeyID    uuid.UUID
+	KeyHash     []byte
+	Fingerprint []byte
+	Result      []byte
+	CreatedAt   time.Time
 }
 
 type Membership struct {

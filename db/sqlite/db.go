@@ -24,8 +24,23 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.auditBacklogStmt, err = db.PrepareContext(ctx, auditBacklog); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBacklog: %w", err)
+	}
+	if q.auditBacklogAllStmt, err = db.PrepareContext(ctx, auditBacklogAll); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBacklogAll: %w", err)
+	}
+	if q.auditTimeSpanStmt, err = db.PrepareContext(ctx, auditTimeSpan); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditTimeSpan: %w", err)
+	}
 	if q.bumpPolicyVersionStmt, err = db.PrepareContext(ctx, bumpPolicyVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query BumpPolicyVersion: %w", err)
+	}
+	if q.claimIdempotencyKeyStmt, err = db.PrepareContext(ctx, claimIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimIdempotencyKey: %w", err)
+	}
+	if q.completeIdempotencyKeyStmt, err = db.PrepareContext(ctx, completeIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query CompleteIdempotencyKey: %w", err)
 	}
 	if q.countOrgWideBindingsStmt, err = db.PrepareContext(ctx, countOrgWideBindings); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOrgWideBindings: %w", err)
@@ -75,8 +90,20 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getAPIKeyCredentialStmt, err = db.PrepareContext(ctx, getAPIKeyCredential); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAPIKeyCredential: %w", err)
 	}
+	if q.getAuditBlockSpanStmt, err = db.PrepareContext(ctx, getAuditBlockSpan); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAuditBlockSpan: %w", err)
+	}
+	if q.getAuditChainStmt, err = db.PrepareContext(ctx, getAuditChain); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAuditChain: %w", err)
+	}
+	if q.getAuditChainEndStmt, err = db.PrepareContext(ctx, getAuditChainEnd); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAuditChainEnd: %w", err)
+	}
 	if q.getAuditHeadStmt, err = db.PrepareContext(ctx, getAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAuditHead: %w", err)
+	}
+	if q.getIdempotencyKeyStmt, err = db.PrepareContext(ctx, getIdempotencyKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetIdempotencyKey: %w", err)
 	}
 	if q.getMemberStmt, err = db.PrepareContext(ctx, getMember); err != nil {
 		return nil, fmt.Errorf("error preparing query GetMember: %w", err)
@@ -111,6 +138,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.importProjectsStmt, err = db.PrepareContext(ctx, importProjects); err != nil {
 		return nil, fmt.Errorf("error preparing query ImportProjects: %w", err)
 	}
+	if q.insertAuditBlockStmt, err = db.PrepareContext(ctx, insertAuditBlock); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertAuditBlock: %w", err)
+	}
 	if q.insertAuditEventStmt, err = db.PrepareContext(ctx, insertAuditEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertAuditEvent: %w", err)
 	}
@@ -144,8 +174,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listRolesStmt, err = db.PrepareContext(ctx, listRoles); err != nil {
 		return nil, fmt.Errorf("error preparing query ListRoles: %w", err)
 	}
-	if q.lockAuditHeadStmt, err = db.PrepareContext(ctx, lockAuditHead); err != nil {
-		return nil, fmt.Errorf("error preparing query LockAuditHead: %w", err)
+	if q.listUnanchoredAuditChainsStmt, err = db.PrepareContext(ctx, listUnanchoredAuditChains); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUnanchoredAuditChains: %w", err)
+	}
+	if q.listUnanchoredAuditEventsStmt, err = db.PrepareContext(ctx, listUnanchoredAuditEvents); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUnanchoredAuditEvents: %w", err)
+	}
+	if q.moveAuditHeadStmt, err = db.PrepareContext(ctx, moveAuditHead); err != nil {
+		return nil, fmt.Errorf("error preparing query MoveAuditHead: %w", err)
+	}
+	if q.pruneIdempotencyKeysStmt, err = db.PrepareContext(ctx, pruneIdempotencyKeys); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneIdempotencyKeys: %w", err)
 	}
 	if q.revokeAPIKeyStmt, err = db.PrepareContext(ctx, revokeAPIKey); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeAPIKey: %w", err)
@@ -167,9 +206,34 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.auditBacklogStmt != nil {
+		if cerr := q.auditBacklogStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBacklogStmt: %w", cerr)
+		}
+	}
+	if q.auditBacklogAllStmt != nil {
+		if cerr := q.auditBacklogAllStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBacklogAllStmt: %w", cerr)
+		}
+	}
+	if q.auditTimeSpanStmt != nil {
+		if cerr := q.auditTimeSpanStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditTimeSpanStmt: %w", cerr)
+		}
+	}
 	if q.bumpPolicyVersionStmt != nil {
 		if cerr := q.bumpPolicyVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing bumpPolicyVersionStmt: %w", cerr)
+		}
+	}
+	if q.claimIdempotencyKeyStmt != nil {
+		if cerr := q.claimIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimIdempotencyKeyStmt: %w", cerr)
+		}
+	}
+	if q.completeIdempotencyKeyStmt != nil {
+		if cerr := q.completeIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing completeIdempotencyKeyStmt: %w", cerr)
 		}
 	}
 	if q.countOrgWideBindingsStmt != nil {
@@ -252,9 +316,29 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getAPIKeyCredentialStmt: %w", cerr)
 		}
 	}
+	if q.getAuditBlockSpanStmt != nil {
+		if cerr := q.getAuditBlockSpanStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAuditBlockSpanStmt: %w", cerr)
+		}
+	}
+	if q.getAuditChainStmt != nil {
+		if cerr := q.getAuditChainStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAuditChainStmt: %w", cerr)
+		}
+	}
+	if q.getAuditChainEndStmt != nil {
+		if cerr := q.getAuditChainEndStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAuditChainEndStmt: %w", cerr)
+		}
+	}
 	if q.getAuditHeadStmt != nil {
 		if cerr := q.getAuditHeadStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.getIdempotencyKeyStmt != nil {
+		if cerr := q.getIdempotencyKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getIdempotencyKeyStmt: %w", cerr)
 		}
 	}
 	if q.getMemberStmt != nil {
@@ -312,6 +396,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing importProjectsStmt: %w", cerr)
 		}
 	}
+	if q.insertAuditBlockStmt != nil {
+		if cerr := q.insertAuditBlockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertAuditBlockStmt: %w", cerr)
+		}
+	}
 	if q.insertAuditEventStmt != nil {
 		if cerr := q.insertAuditEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertAuditEventStmt: %w", cerr)
@@ -367,9 +456,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listRolesStmt: %w", cerr)
 		}
 	}
-	if q.lockAuditHeadStmt != nil {
-		if cerr := q.lockAuditHeadStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing lockAuditHeadStmt: %w", cerr)
+	if q.listUnanchoredAuditChainsStmt != nil {
+		if cerr := q.listUnanchoredAuditChainsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUnanchoredAuditChainsStmt: %w", cerr)
+		}
+	}
+	if q.listUnanchoredAuditEventsStmt != nil {
+		if cerr := q.listUnanchoredAuditEventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUnanchoredAuditEventsStmt: %w", cerr)
+		}
+	}
+	if q.moveAuditHeadStmt != nil {
+		if cerr := q.moveAuditHeadStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing moveAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.pruneIdempotencyKeysStmt != nil {
+		if cerr := q.pruneIdempotencyKeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneIdempotencyKeysStmt: %w", cerr)
 		}
 	}
 	if q.revokeAPIKeyStmt != nil {
@@ -434,105 +538,131 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                        DBTX
-	tx                        *sql.Tx
-	bumpPolicyVersionStmt     *sql.Stmt
-	countOrgWideBindingsStmt  *sql.Stmt
-	createAPIKeyStmt          *sql.Stmt
-	createMembershipStmt      *sql.Stmt
-	createOrgStmt             *sql.Stmt
-	createProjectStmt         *sql.Stmt
-	createRoleStmt            *sql.Stmt
-	createRoleBindingStmt     *sql.Stmt
-	createUserStmt            *sql.Stmt
-	deleteMembershipStmt      *sql.Stmt
-	deleteOrgStmt             *sql.Stmt
-	deleteProjectStmt         *sql.Stmt
-	deleteRoleStmt            *sql.Stmt
-	deleteRoleBindingStmt     *sql.Stmt
-	firstTakenProjectNameStmt *sql.Stmt
-	getAPIKeyStmt             *sql.Stmt
-	getAPIKeyCredentialStmt   *sql.Stmt
-	getAuditHeadStmt          *sql.Stmt
-	getMemberStmt             *sql.Stmt
-	getOrgStmt                *sql.Stmt
-	getOrgBySlugStmt          *sql.Stmt
-	getPolicyVersionStmt      *sql.Stmt
-	getProjectStmt            *sql.Stmt
-	getRoleStmt               *sql.Stmt
-	getRoleBindingStmt        *sql.Stmt
-	getRoleByNameStmt         *sql.Stmt
-	getUserStmt               *sql.Stmt
-	getUserByEmailStmt        *sql.Stmt
-	importProjectsStmt        *sql.Stmt
-	insertAuditEventStmt      *sql.Stmt
-	listAPIKeysStmt           *sql.Stmt
-	listAuditEventsAscStmt    *sql.Stmt
-	listAuditEventsDescStmt   *sql.Stmt
-	listGrantsStmt            *sql.Stmt
-	listMembersStmt           *sql.Stmt
-	listOrgsStmt              *sql.Stmt
-	listOrgsForUserStmt       *sql.Stmt
-	listProjectsStmt          *sql.Stmt
-	listRoleBindingsStmt      *sql.Stmt
-	listRolesStmt             *sql.Stmt
-	lockAuditHeadStmt         *sql.Stmt
-	revokeAPIKeyStmt          *sql.Stmt
-	updateOrgStmt             *sql.Stmt
-	updateProjectStmt         *sql.Stmt
-	updateRolePermissionsStmt *sql.Stmt
-	updateUserStmt            *sql.Stmt
+	db                            DBTX
+	tx                            *sql.Tx
+	auditBacklogStmt              *sql.Stmt
+	auditBacklogAllStmt           *sql.Stmt
+	auditTimeSpanStmt             *sql.Stmt
+	bumpPolicyVersionStmt         *sql.Stmt
+	claimIdempotencyKeyStmt       *sql.Stmt
+	completeIdempotencyKeyStmt    *sql.Stmt
+	countOrgWideBindingsStmt      *sql.Stmt
+	createAPIKeyStmt              *sql.Stmt
+	createMembershipStmt          *sql.Stmt
+	createOrgStmt                 *sql.Stmt
+	createProjectStmt             *sql.Stmt
+	createRoleStmt                *sql.Stmt
+	createRoleBindingStmt         *sql.Stmt
+	createUserStmt                *sql.Stmt
+	deleteMembershipStmt          *sql.Stmt
+	deleteOrgStmt                 *sql.Stmt
+	deleteProjectStmt             *sql.Stmt
+	deleteRoleStmt                *sql.Stmt
+	deleteRoleBindingStmt         *sql.Stmt
+	firstTakenProjectNameStmt     *sql.Stmt
+	getAPIKeyStmt                 *sql.Stmt
+	getAPIKeyCredentialStmt       *sql.Stmt
+	getAuditBlockSpanStmt         *sql.Stmt
+	getAuditChainStmt             *sql.Stmt
+	getAuditChainEndStmt          *sql.Stmt
+	getAuditHeadStmt              *sql.Stmt
+	getIdempotencyKeyStmt         *sql.Stmt
+	getMemberStmt                 *sql.Stmt
+	getOrgStmt                    *sql.Stmt
+	getOrgBySlugStmt              *sql.Stmt
+	getPolicyVersionStmt          *sql.Stmt
+	getProjectStmt                *sql.Stmt
+	getRoleStmt                   *sql.Stmt
+	getRoleBindingStmt            *sql.Stmt
+	getRoleByNameStmt             *sql.Stmt
+	getUserStmt                   *sql.Stmt
+	getUserByEmailStmt            *sql.Stmt
+	importProjectsStmt            *sql.Stmt
+	insertAuditBlockStmt          *sql.Stmt
+	insertAuditEventStmt          *sql.Stmt
+	listAPIKeysStmt               *sql.Stmt
+	listAuditEventsAscStmt        *sql.Stmt
+	listAuditEventsDescStmt       *sql.Stmt
+	listGrantsStmt                *sql.Stmt
+	listMembersStmt               *sql.Stmt
+	listOrgsStmt                  *sql.Stmt
+	listOrgsForUserStmt           *sql.Stmt
+	listProjectsStmt              *sql.Stmt
+	listRoleBindingsStmt          *sql.Stmt
+	listRolesStmt                 *sql.Stmt
+	listUnanchoredAuditChainsStmt *sql.Stmt
+	listUnanchoredAuditEventsStmt *sql.Stmt
+	moveAuditHeadStmt             *sql.Stmt
+	pruneIdempotencyKeysStmt      *sql.Stmt
+	revokeAPIKeyStmt              *sql.Stmt
+	updateOrgStmt                 *sql.Stmt
+	updateProjectStmt             *sql.Stmt
+	updateRolePermissionsStmt     *sql.Stmt
+	updateUserStmt                *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                        tx,
-		tx:                        tx,
-		bumpPolicyVersionStmt:     q.bumpPolicyVersionStmt,
-		countOrgWideBindingsStmt:  q.countOrgWideBindingsStmt,
-		createAPIKeyStmt:          q.createAPIKeyStmt,
-		createMembershipStmt:      q.createMembershipStmt,
-		createOrgStmt:             q.createOrgStmt,
-		createProjectStmt:         q.createProjectStmt,
-		createRoleStmt:            q.createRoleStmt,
-		createRoleBindingStmt:     q.createRoleBindingStmt,
-		createUserStmt:            q.createUserStmt,
-		deleteMembershipStmt:      q.deleteMembershipStmt,
-		deleteOrgStmt:             q.deleteOrgStmt,
-		deleteProjectStmt:         q.deleteProjectStmt,
-		deleteRoleStmt:            q.deleteRoleStmt,
-		deleteRoleBindingStmt:     q.deleteRoleBindingStmt,
-		firstTakenProjectNameStmt: q.firstTakenProjectNameStmt,
-		getAPIKeyStmt:             q.getAPIKeyStmt,
-		getAPIKeyCredentialStmt:   q.getAPIKeyCredentialStmt,
-		getAuditHeadStmt:          q.getAuditHeadStmt,
-		getMemberStmt:             q.getMemberStmt,
-		getOrgStmt:                q.getOrgStmt,
-		getOrgBySlugStmt:          q.getOrgBySlugStmt,
-		getPolicyVersionStmt:      q.getPolicyVersionStmt,
-		getProjectStmt:            q.getProjectStmt,
-		getRoleStmt:               q.getRoleStmt,
-		getRoleBindingStmt:        q.getRoleBindingStmt,
-		getRoleByNameStmt:         q.getRoleByNameStmt,
-		getUserStmt:               q.getUserStmt,
-		getUserByEmailStmt:        q.getUserByEmailStmt,
-		importProjectsStmt:        q.importProjectsStmt,
-		insertAuditEventStmt:      q.insertAuditEventStmt,
-		listAPIKeysStmt:           q.listAPIKeysStmt,
-		listAuditEventsAscStmt:    q.listAuditEventsAscStmt,
-		listAuditEventsDescStmt:   q.listAuditEventsDescStmt,
-		listGrantsStmt:            q.listGrantsStmt,
-		listMembersStmt:           q.listMembersStmt,
-		listOrgsStmt:              q.listOrgsStmt,
-		listOrgsForUserStmt:       q.listOrgsForUserStmt,
-		listProjectsStmt:          q.listProjectsStmt,
-		listRoleBindingsStmt:      q.listRoleBindingsStmt,
-		listRolesStmt:             q.listRolesStmt,
-		lockAuditHeadStmt:         q.lockAuditHeadStmt,
-		revokeAPIKeyStmt:          q.revokeAPIKeyStmt,
-		updateOrgStmt:             q.updateOrgStmt,
-		updateProjectStmt:         q.updateProjectStmt,
-		updateRolePermissionsStmt: q.updateRolePermissionsStmt,
-		updateUserStmt:            q.updateUserStmt,
+		db:                            tx,
+		tx:                            tx,
+		auditBacklogStmt:              q.auditBacklogStmt,
+		auditBacklogAllStmt:           q.auditBacklogAllStmt,
+		auditTimeSpanStmt:             q.auditTimeSpanStmt,
+		bumpPolicyVersionStmt:         q.bumpPolicyVersionStmt,
+		claimIdempotencyKeyStmt:       q.claimIdempotencyKeyStmt,
+		completeIdempotencyKeyStmt:    q.completeIdempotencyKeyStmt,
+		countOrgWideBindingsStmt:      q.countOrgWideBindingsStmt,
+		createAPIKeyStmt:              q.createAPIKeyStmt,
+		createMembershipStmt:          q.createMembershipStmt,
+		createOrgStmt:                 q.createOrgStmt,
+		createProjectStmt:             q.createProjectStmt,
+		createRoleStmt:                q.createRoleStmt,
+		createRoleBindingStmt:         q.createRoleBindingStmt,
+		createUserStmt:                q.createUserStmt,
+		deleteMembershipStmt:          q.deleteMembershipStmt,
+		deleteOrgStmt:                 q.deleteOrgStmt,
+		deleteProjectStmt:             q.deleteProjectStmt,
+		deleteRoleStmt:                q.deleteRoleStmt,
+		deleteRoleBindingStmt:         q.deleteRoleBindingStmt,
+		firstTakenProjectNameStmt:     q.firstTakenProjectNameStmt,
+		getAPIKeyStmt:                 q.getAPIKeyStmt,
+		getAPIKeyCredentialStmt:       q.getAPIKeyCredentialStmt,
+		getAuditBlockSpanStmt:         q.getAuditBlockSpanStmt,
+		getAuditChainStmt:             q.getAuditChainStmt,
+		getAuditChainEndStmt:          q.getAuditChainEndStmt,
+		getAuditHeadStmt:              q.getAuditHeadStmt,
+		getIdempotencyKeyStmt:         q.getIdempotencyKeyStmt,
+		getMemberStmt:                 q.getMemberStmt,
+		getOrgStmt:                    q.getOrgStmt,
+		getOrgBySlugStmt:              q.getOrgBySlugStmt,
+		getPolicyVersionStmt:          q.getPolicyVersionStmt,
+		getProjectStmt:                q.getProjectStmt,
+		getRoleStmt:                   q.getRoleStmt,
+		getRoleBindingStmt:            q.getRoleBindingStmt,
+		getRoleByNameStmt:             q.getRoleByNameStmt,
+		getUserStmt:                   q.getUserStmt,
+		getUserByEmailStmt:            q.getUserByEmailStmt,
+		importProjectsStmt:            q.importProjectsStmt,
+		insertAuditBlockStmt:          q.insertAuditBlockStmt,
+		insertAuditEventStmt:          q.insertAuditEventStmt,
+		listAPIKeysStmt:               q.listAPIKeysStmt,
+		listAuditEventsAscStmt:        q.listAuditEventsAscStmt,
+		listAuditEventsDescStmt:       q.listAuditEventsDescStmt,
+		listGrantsStmt:                q.listGrantsStmt,
+		listMembersStmt:               q.listMembersStmt,
+		listOrgsStmt:                  q.listOrgsStmt,
+		listOrgsForUserStmt:           q.listOrgsForUserStmt,
+		listProjectsStmt:              q.listProjectsStmt,
+		listRoleBindingsStmt:          q.listRoleBindingsStmt,
+		listRolesStmt:                 q.listRolesStmt,
+		listUnanchoredAuditChainsStmt: q.listUnanchoredAuditChainsStmt,
+		listUnanchoredAuditEventsStmt: q.listUnanchoredAuditEventsStmt,
+		moveAuditHeadStmt:             q.moveAuditHeadStmt,
+		pruneIdempotencyKeysStmt:      q.pruneIdempotencyKeysStmt,
+		revokeAPIKeyStmt:              q.revokeAPIKeyStmt,
+		updateOrgStmt:                 q.updateOrgStmt,
+		updateProjectStmt:             q.updateProjectStmt,
+		updateRolePermissionsStmt:     q.updateRolePermissionsStmt,
+		updateUserStmt:                q.updateUserStmt,
 	}
 }

@@ -19,28 +19,48 @@ type ApiKey struct {
 	RevokedAt  *string
 }
 
+type AuditBlock struct {
+	Chain int64
+	Block int64
+	MinAt int64
+	MaxAt int64
+}
+
 type AuditEvent struct {
-	OrgID      uuid.UUID
+	Chain      int64
 	Seq        int64
-	ID         uuid.UUID
-	OccurredAt string
-	ActorType  string
-	ActorID    string
+	ID         []byte
+	OccurredAt int64
+	Format     int64
+	ActorType  int64
+	Outcome    int64
+	ActorID    []byte
+	TargetID   []byte
+	ApiKeyID   []byte
+	Hash       []byte
 	Action     string
 	TargetType string
-	TargetID   string
-	Outcome    string
 	Metadata   string
 	RemoteAddr string
 	RequestID  string
-	PrevHash   []byte
-	Hash       []byte
 }
 
 type AuditHead struct {
-	OrgID uuid.UUID
-	Seq   int64
-	Hash  []byte
+	OrgID      uuid.UUID
+	Chain      int64
+	Seq        int64
+	Hash       []byte
+	BlockMinAt *int64
+	BlockMaxAt *int64
+}
+
+type IdempotencyKey struct {
+	OrgID       uuid.UUID
+	ApiKeyID    uuid.UUID
+	KeyHash     []byte
+	Fingerprint []byte
+	Result      []byte
+	CreatedAt   string
 }
 
 type Membership struct {

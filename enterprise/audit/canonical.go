@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"strconv"
 
+	"github.com/google/uuid"
+
 	"github.com/strata-go/strata/repo"
 )
 
@@ -18,18 +20,20 @@ const TimeLayout = "2006-01-02T15:04:05.000000Z"
 const HashSize = repo.HashLen
 
 // Canonical returns the canonical encoding of ev, the bytes its hash covers
-// after the previous hash: thirteen fields in a fixed order, each as its
-// length in bytes (uint32, big-endian) followed by its UTF-8 text. The fields
-// are org_id, seq, id, occurred_at, actor_type, actor_id, action,
-// target_type, target_id, outcome, metadata, remote_addr and request_id;
-// FORMAT.md gives the text form of each. PrevHash and Hash are not part of it.
+// after the previous hash: its fields in a fixed order, each as its length
+// in bytes (uint32, big-endian) followed by its UTF-8 text. Format 1 has
+// thirteen fields: org_id, seq, id, occurred_at, actor_type, actor_id,
+// action, target_type, target_id, outcome, metadata, remote_addr and
+// request_id; format 2 adds api_key_id. FORMAT.md gives the text form of
+// each. PrevHash and Hash are not part of it. An event of format 0 is
+// encoded as format 1.
 func Canonical(ev repo.AuditEvent) []byte {
 	return appendCanonical(make([]byte, 0, canonicalSize(&ev)), &ev)
 }
 
 // Seal returns ev's hash, SHA-256(ev.PrevHash || Canonical(*ev)). It is a
-// repo.Sealer: pass it to repo.AuditEvents.Append, which calls it once Seq
-// and PrevHash are known.
+// repo.Sealer: pass it to repo.AuditEvents.Append and SealPending, which
+// call it once Seq and PrevHash are known.
 func Seal(ev *repo.AuditEvent) []byte {
 	buf := make([]byte, 0, len(ev.PrevHash)+canonicalSize(ev))
 	buf = appendCanonical(append(buf, ev.PrevHash...), ev)
@@ -39,13 +43,13 @@ func Seal(ev *repo.AuditEvent) []byte {
 
 var _ repo.Sealer = Seal
 
-// fieldCount is the number of fields in the canonical encoding.
-const fieldCount = 13
+// fieldCount is the largest number of fields in the canonical encoding.
+const fieldCount = 14
 
 // canonicalSize returns the length of ev's canonical encoding, or close to
 // it (seq is counted at its longest): enough to encode without growing.
 func canonicalSize(ev *repo.AuditEvent) int {
-	return fieldCount*4 + 2*36 + 20 + len(TimeLayout) +
+	return fieldCount*4 + 3*36 + 20 + len(TimeLayout) +
 		len(ev.ActorType) + len(ev.ActorID) + len(ev.Action) + len(ev.TargetType) + len(ev.TargetID) +
 		len(ev.Outcome) + len(ev.Metadata) + len(ev.RemoteAddr) + len(ev.RequestID)
 }
@@ -68,7 +72,18 @@ func appendCanonical(dst []byte, ev *repo.AuditEvent) []byte {
 	} {
 		dst = appendField(dst, s)
 	}
+	if ev.Format >= 2 {
+		dst = appendField(dst, apiKeyText(ev.APIKeyID))
+	}
 	return dst
+}
+
+// apiKeyText is the text form of an event's api_key_id: empty for none.
+func apiKeyText(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
 }
 
 // appendField appends one length-prefixed field.

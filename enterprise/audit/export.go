@@ -32,33 +32,37 @@ type ExportOptions struct {
 	Progress func(written int64)
 }
 
-// columns are the fields of an exported event, in order: the JSON keys of
-// JSONL and the header of CSV.
+// columns are the fields of an exported event, in order: the header of CSV,
+// and the JSON keys of JSONL, where an event of format 2 adds "format"
+// first and "api_key_id" after "request_id" (an event of format 1 has
+// neither, as before format 2 existed).
 var columns = [...]string{
 	"org_id", "seq", "id", "occurred_at", "actor_type", "actor_id", "action",
 	"target_type", "target_id", "outcome", "metadata", "remote_addr", "request_id",
-	"prev_hash", "hash",
+	"prev_hash", "hash", "api_key_id", "format",
 }
 
 // exported is one event as an export writes it: every field in its canonical
 // text form (hashes in lower-case hex), metadata as a JSON string holding the
 // stored text byte for byte.
 type exported struct {
-	OrgID      string `json:"org_id"`
-	Seq        int64  `json:"seq"`
-	ID         string `json:"id"`
-	OccurredAt string `json:"occurred_at"`
-	ActorType  string `json:"actor_type"`
-	ActorID    string `json:"actor_id"`
-	Action     string `json:"action"`
-	TargetType string `json:"target_type"`
-	TargetID   string `json:"target_id"`
-	Outcome    string `json:"outcome"`
-	Metadata   string `json:"metadata"`
-	RemoteAddr string `json:"remote_addr"`
-	RequestID  string `json:"request_id"`
-	PrevHash   string `json:"prev_hash"`
-	Hash       string `json:"hash"`
+	Format     int     `json:"format,omitempty"` // 0 for format 1
+	OrgID      string  `json:"org_id"`
+	Seq        int64   `json:"seq"`
+	ID         string  `json:"id"`
+	OccurredAt string  `json:"occurred_at"`
+	ActorType  string  `json:"actor_type"`
+	ActorID    string  `json:"actor_id"`
+	Action     string  `json:"action"`
+	TargetType string  `json:"target_type"`
+	TargetID   string  `json:"target_id"`
+	Outcome    string  `json:"outcome"`
+	Metadata   string  `json:"metadata"`
+	RemoteAddr string  `json:"remote_addr"`
+	RequestID  string  `json:"request_id"`
+	APIKeyID   *string `json:"api_key_id,omitempty"` // nil for format 1
+	PrevHash   string  `json:"prev_hash"`
+	Hash       string  `json:"hash"`
 }
 
 func toExported(ev *repo.AuditEvent) (exported, error) {
@@ -68,6 +72,10 @@ func toExported(ev *repo.AuditEvent) (exported, error) {
 		TargetType: ev.TargetType, TargetID: ev.TargetID, Outcome: string(ev.Outcome),
 		Metadata: ev.Metadata, RemoteAddr: ev.RemoteAddr, RequestID: ev.RequestID,
 		PrevHash: hex.EncodeToString(ev.PrevHash), Hash: hex.EncodeToString(ev.Hash),
+	}
+	if ev.Format >= 2 {
+		key := apiKeyText(ev.APIKeyID)
+		x.Format, x.APIKeyID = ev.Format, &key
 	}
 	// JSON and CSV writers replace invalid UTF-8, which would make the
 	// export disagree with the hash; Record refuses such text, but an event
@@ -80,17 +88,24 @@ func toExported(ev *repo.AuditEvent) (exported, error) {
 	return x, nil
 }
 
+// format returns the event's format: 1 when the export names none.
+func (x *exported) format() int { return max(x.Format, 1) }
+
 // strings returns the fields in column order.
 func (x *exported) strings() [len(columns)]string {
+	var key string
+	if x.APIKeyID != nil {
+		key = *x.APIKeyID
+	}
 	return [...]string{
 		x.OrgID, strconv.FormatInt(x.Seq, 10), x.ID, x.OccurredAt, x.ActorType, x.ActorID, x.Action,
 		x.TargetType, x.TargetID, x.Outcome, x.Metadata, x.RemoteAddr, x.RequestID,
-		x.PrevHash, x.Hash,
+		x.PrevHash, x.Hash, key, strconv.Itoa(x.format()),
 	}
 }
 
 // appendCanonical appends the canonical encoding of the exported event:
-// its first thirteen fields, exactly as written.
+// its fields of its format, exactly as written.
 func (x *exported) appendCanonical(dst []byte) []byte {
 	dst = appendField(dst, x.OrgID)
 	dst, at := beginField(dst)
@@ -101,13 +116,22 @@ func (x *exported) appendCanonical(dst []byte) []byte {
 	} {
 		dst = appendField(dst, s)
 	}
+	if x.format() >= 2 {
+		var key string
+		if x.APIKeyID != nil {
+			key = *x.APIKeyID
+		}
+		dst = appendField(dst, key)
+	}
 	return dst
 }
 
-// ExportJSONL writes org's events to w as JSON Lines: one JSON object per
-// event and line, with the keys org_id, seq, id, occurred_at, actor_type,
-// actor_id, action, target_type, target_id, outcome, metadata, remote_addr,
-// request_id, prev_hash and hash (FORMAT.md). Metadata is a JSON string
+// ExportJSONL writes org's sealed events to w as JSON Lines: one JSON object
+// per event and line, with the keys org_id, seq, id, occurred_at,
+// actor_type, actor_id, action, target_type, target_id, outcome, metadata,
+// remote_addr, request_id, prev_hash and hash, and for events of format 2
+// also format (first) and api_key_id (after request_id): see FORMAT.md.
+// Events not yet sealed are not exported. Metadata is a JSON string
 // holding the stored JSON text, so that the hashed bytes can be recovered
 // exactly; hashes are lower-case hex. It streams page by page in constant
 // memory and returns the number of events written. An export of the whole
@@ -119,10 +143,12 @@ func ExportJSONL(ctx context.Context, w io.Writer, events repo.AuditEvents, orgI
 	return export(ctx, events, orgID, opts, func(x *exported) error { return enc.Encode(x) }, bw.Flush)
 }
 
-// ExportCSV writes org's events to w as CSV (RFC 4180, as encoding/csv
-// writes it): a header row with the column names of ExportJSONL, then one
-// row per event with the same text in the same order. It streams page by
-// page in constant memory and returns the number of events written.
+// ExportCSV writes org's sealed events to w as CSV (RFC 4180, as
+// encoding/csv writes it): a header row with the column names of
+// ExportJSONL (api_key_id and format last), then one row per event with the
+// same text in the same order (format 1 events have an empty api_key_id).
+// It streams page by page in constant memory and returns the number of
+// events written.
 //
 // CSV is for reading, not for proof: encoding/csv readers turn a carriage
 // return before a newline inside a field into a bare newline, so metadata
@@ -232,6 +258,11 @@ func VerifyJSONL(ctx context.Context, r io.Reader, opts VerifyOptions) (Report, 
 		if !decodeHash(x.PrevHash, &prev) || !decodeHash(x.Hash, &hash) {
 			c.rep.Events++
 			return c.fail(c.next, ReasonMalformed, "seq %d: prev_hash and hash must be %d lower-case hex digits", x.Seq, 2*HashSize), nil
+		}
+		if f := x.format(); f > repo.AuditFormat || (f >= 2) != (x.APIKeyID != nil) {
+			c.rep.Events++
+			return c.fail(c.next, ReasonMalformed,
+				"seq %d: format %d unknown, or not matching the fields (format 2 has an api_key_id, format 1 none)", x.Seq, f), nil
 		}
 		c.buf = x.appendCanonical(append(c.buf[:0], prev[:]...))
 		if !c.add(x.Seq, prev[:], hash[:], sha256.Sum256(c.buf)) {

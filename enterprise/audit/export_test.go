@@ -22,11 +22,16 @@ import (
 	"github.com/strata-go/strata/repo"
 )
 
-var columns = []string{
-	"org_id", "seq", "id", "occurred_at", "actor_type", "actor_id", "action",
-	"target_type", "target_id", "outcome", "metadata", "remote_addr", "request_id",
-	"prev_hash", "hash",
-}
+// columns are the keys of an exported event of format 1, in order, and
+// columns2 those of format 2.
+var (
+	columns = []string{
+		"org_id", "seq", "id", "occurred_at", "actor_type", "actor_id", "action",
+		"target_type", "target_id", "outcome", "metadata", "remote_addr", "request_id",
+		"prev_hash", "hash",
+	}
+	columns2 = slices.Concat([]string{"format"}, columns[:13], []string{"api_key_id"}, columns[13:])
+)
 
 // exportFunc is ExportJSONL or ExportCSV.
 type exportFunc func(context.Context, io.Writer, repo.AuditEvents, uuid.UUID, audit.ExportOptions) (int64, error)
@@ -97,21 +102,27 @@ func encodeLine(t *testing.T, ev event) string {
 }
 
 func TestExportJSONLRoundTrip(t *testing.T) {
-	m := buildChain(t, 1234)
+	m := buildMixedChain(t, 1234, 200)
 	export := exportAll(t, audit.ExportJSONL, m)
 
-	// One object per line, keys in the documented order, values as stored.
+	// One object per line, keys in the documented order of the event's
+	// format, values as stored.
 	sc := bufio.NewScanner(strings.NewReader(export))
 	sc.Buffer(nil, 1<<20)
 	i := 0
 	for ; sc.Scan(); i++ {
-		if keys := keysOf(t, sc.Bytes()); !slices.Equal(keys, columns) {
-			t.Fatalf("line %d keys %v, want %v", i+1, keys, columns)
-		}
 		ev, stored := decodeLine(t, sc.Text()), m.rows[i]
+		want, key := columns2, apiKeyText(stored.APIKeyID)
+		if stored.Format == 1 {
+			want, key = columns, nil
+		}
+		if keys := keysOf(t, sc.Bytes()); !slices.Equal(keys, want) {
+			t.Fatalf("line %d keys %v, want %v", i+1, keys, want)
+		}
 		if ev["metadata"] != stored.Metadata || ev["seq"] != float64(stored.Seq) || ev["id"] != stored.ID.String() ||
 			ev["hash"] != hex.EncodeToString(stored.Hash) || ev["prev_hash"] != hex.EncodeToString(stored.PrevHash) ||
-			ev["occurred_at"] != stored.OccurredAt.Format(audit.TimeLayout) || ev["org_id"] != m.org.String() {
+			ev["occurred_at"] != stored.OccurredAt.Format(audit.TimeLayout) || ev["org_id"] != m.org.String() ||
+			ev["api_key_id"] != key {
 			t.Fatalf("line %d = %v\nstored %+v", i+1, ev, stored)
 		}
 	}
@@ -231,30 +242,42 @@ func TestVerifyJSONLReadError(t *testing.T) {
 // TestExportCSV reads a CSV export back with encoding/csv: same columns,
 // same text, and every row's text hashes to its hash column.
 func TestExportCSV(t *testing.T) {
-	m := buildChain(t, 1100)
+	m := buildMixedChain(t, 1100, 100)
 	rows, err := csv.NewReader(strings.NewReader(exportAll(t, audit.ExportCSV, m))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(rows[0], columns) || len(rows) != 1101 {
-		t.Fatalf("header %v and %d rows", rows[0], len(rows))
+	if header := append(slices.Clone(columns), "api_key_id", "format"); !slices.Equal(rows[0], header) || len(rows) != 1101 {
+		t.Fatalf("header %v and %d rows, want %v", rows[0], len(rows), header)
 	}
 	prev := make([]byte, 32)
 	for i, row := range rows[1:] {
 		stored := m.rows[i]
 		if row[1] != strconv.FormatInt(stored.Seq, 10) || row[10] != stored.Metadata || row[13] != hex.EncodeToString(stored.PrevHash) ||
-			row[14] != hex.EncodeToString(stored.Hash) {
+			row[14] != hex.EncodeToString(stored.Hash) || row[16] != strconv.Itoa(stored.Format) {
 			t.Fatalf("row %d = %q\nstored %+v", i+1, row, stored)
 		}
-		if got := rowHash(prev, row[:13]); got != row[14] {
+		fields := row[:13]
+		if stored.Format == 2 {
+			fields = append(slices.Clone(fields), row[15])
+		}
+		if got := rowHash(prev, fields); got != row[14] {
 			t.Fatalf("row %d hashes to %s, want %s", i+1, got, row[14])
 		}
 		prev = stored.Hash
 	}
 }
 
+// apiKeyText is the exported api_key_id of a format 2 event.
+func apiKeyText(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
 // rowHash computes SHA-256(prev || canonical) from the text of an exported
-// event's first thirteen fields, as an outside verifier would.
+// event's fields of its format, as an outside verifier would.
 func rowHash(prev []byte, fields []string) string {
 	h := sha256.New()
 	h.Write(prev)

@@ -30,6 +30,8 @@ type memChain struct {
 	onList  func() // runs at the start of every List call
 	listErr error  // returned by List when set
 	heads   int    // Head calls so far
+	// backlog is what Backlog reports: events the chain does not hold yet.
+	backlog repo.AuditBacklog
 }
 
 func newMemChain() *memChain {
@@ -52,6 +54,17 @@ func (m *memChain) Append(_ context.Context, ev repo.AuditEvent, seal repo.Seale
 	m.rows = append(m.rows, ev)
 	m.head = audit.Checkpoint{Seq: ev.Seq, Hash: ev.Hash}
 	return ev, nil
+}
+
+// SealPending has nothing to seal: Append seals, as SQLite's writer does.
+func (m *memChain) SealPending(context.Context, repo.Sealer) (repo.SealReport, error) {
+	return repo.SealReport{SealedAt: time.Now()}, nil
+}
+
+func (m *memChain) Backlog(context.Context, uuid.UUID) (repo.AuditBacklog, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.backlog, nil
 }
 
 func (m *memChain) Head(_ context.Context, orgID uuid.UUID) (int64, []byte, error) {
@@ -159,6 +172,9 @@ func sample(org uuid.UUID, i int) repo.AuditEvent {
 	case 3:
 		ev.TargetType, ev.TargetID, ev.RemoteAddr, ev.RequestID = "", "", "", ""
 	}
+	if i%3 == 0 {
+		ev.APIKeyID = uuid.UUID{0: 0x01, 6: 0x70, 8: 0x80, 15: byte(i)}
+	}
 	return ev
 }
 
@@ -168,6 +184,31 @@ func buildChain(t testing.TB, n int) *memChain {
 	m := newMemChain()
 	m.rows = make([]repo.AuditEvent, 0, n)
 	for i := range n {
+		if _, err := m.Append(context.Background(), sample(m.org, i), audit.Seal); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+// buildMixedChain returns a chain of n sample events whose first v1 are of
+// format 1 (as events recorded before format 2 existed), the rest appended
+// with audit.Seal (format 2).
+func buildMixedChain(t testing.TB, n, v1 int) *memChain {
+	t.Helper()
+	m := newMemChain()
+	for i := range v1 {
+		ev := sample(m.org, i)
+		if err := repo.PrepareAuditEvent(&ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Format, ev.APIKeyID = 1, uuid.Nil
+		ev.Seq, ev.PrevHash = m.head.Seq+1, bytes.Clone(m.head.Hash)
+		ev.Hash = audit.Seal(&ev)
+		m.rows = append(m.rows, ev)
+		m.head = audit.Checkpoint{Seq: ev.Seq, Hash: ev.Hash}
+	}
+	for i := v1; i < n; i++ {
 		if _, err := m.Append(context.Background(), sample(m.org, i), audit.Seal); err != nil {
 			t.Fatal(err)
 		}
@@ -218,6 +259,14 @@ func (g *genChain) event(seq int64) repo.AuditEvent {
 
 func (g *genChain) Append(context.Context, repo.AuditEvent, repo.Sealer) (repo.AuditEvent, error) {
 	panic("genChain is read-only")
+}
+
+func (g *genChain) SealPending(context.Context, repo.Sealer) (repo.SealReport, error) {
+	panic("genChain is read-only")
+}
+
+func (g *genChain) Backlog(context.Context, uuid.UUID) (repo.AuditBacklog, error) {
+	return repo.AuditBacklog{}, nil
 }
 
 func (g *genChain) Head(context.Context, uuid.UUID) (int64, []byte, error) {

@@ -39,7 +39,11 @@ func exampleEvent() repo.AuditEvent {
 	}
 }
 
-const exampleHash = "c37912652fb0aac4b1aad57182a1bdf73db26decae5ebcf1d091b2b9cf5e5cfd"
+// The hashes of the worked example, in format 1 and in format 2.
+const (
+	exampleHash  = "c37912652fb0aac4b1aad57182a1bdf73db26decae5ebcf1d091b2b9cf5e5cfd"
+	exampleHash2 = "e0ec3e5c869f00a0bb57885df8873302830149ce9dc2c1c1b0f01e00788f776f"
+)
 
 // formatDoc returns FORMAT.md and the contents of its fenced blocks of lang.
 func formatDoc(t *testing.T, lang string) (string, []string) {
@@ -79,12 +83,22 @@ func TestCanonicalExample(t *testing.T) {
 	}
 
 	_, lines := formatDoc(t, "jsonl")
-	m := newMemChain()
-	m.org = ev.OrgID
-	ev.Hash = audit.Seal(&ev)
-	m.rows, m.head = []repo.AuditEvent{ev}, audit.Checkpoint{Seq: 1, Hash: ev.Hash}
-	if got := exportJSONL(t, m); got[0] != lines[0] {
-		t.Errorf("FORMAT.md's JSONL line\n%s\nexports as\n%s", lines[0], got[0])
+	v2 := exampleEvent()
+	v2.Format, v2.APIKeyID = 2, uuid.MustParse("0193a5c0-7b2e-7d00-9000-0000000000a1")
+	if got := len(audit.Canonical(v2)); got != 367 {
+		t.Errorf("format 2: canonical encoding is %d bytes, FORMAT.md says 367", got)
+	}
+	if got := hex.EncodeToString(audit.Seal(&v2)); got != exampleHash2 || !strings.Contains(doc, "hash = "+exampleHash2) {
+		t.Errorf("format 2: Seal = %s, want FORMAT.md's %s", got, exampleHash2)
+	}
+	for i, ev := range []repo.AuditEvent{ev, v2} {
+		m := newMemChain()
+		m.org = ev.OrgID
+		ev.Hash = audit.Seal(&ev)
+		m.rows, m.head = []repo.AuditEvent{ev}, audit.Checkpoint{Seq: 1, Hash: ev.Hash}
+		if got := exportJSONL(t, m); got[0] != lines[i] {
+			t.Errorf("FORMAT.md's JSONL line\n%s\nexports as\n%s", lines[i], got[0])
+		}
 	}
 }
 
@@ -132,11 +146,13 @@ func TestFormatScript(t *testing.T) {
 	}
 
 	_, example := formatDoc(t, "jsonl")
-	if out, err := run(example[0]); err != nil || out != "ok: 1 events, last hash "+exampleHash {
-		t.Errorf("example: %q, %v", out, err)
+	for i, hash := range []string{exampleHash, exampleHash2} {
+		if out, err := run(example[i]); err != nil || out != "ok: 1 events, last hash "+hash {
+			t.Errorf("example %d: %q, %v", i+1, out, err)
+		}
 	}
 
-	m := buildChain(t, 300)
+	m := buildMixedChain(t, 300, 100) // formats 1 and 2, as an upgraded database has
 	lines := exportJSONL(t, m)
 	want := "ok: 300 events, last hash " + hex.EncodeToString(m.head.Hash)
 	if out, err := run(strings.Join(lines, "")); err != nil || out != want {
@@ -151,6 +167,8 @@ func TestFormatScript(t *testing.T) {
 		{"changed", replaceLine(lines, 122, strings.Replace(lines[122], `"p-122"`, `"p-7"`, 1)), "broken at seq 123: hash"},
 		{"deleted", slices.Delete(slices.Clone(lines), 199, 200), "broken at seq 200: found seq 201"},
 		{"swapped", replaceLine(replaceLine(lines, 10, lines[20]), 20, lines[10]), "broken at seq 11: found seq 21"},
+		{"format changed", replaceLine(lines, 150, strings.Replace(lines[150], `"format":2`, `"format":1`, 1)), "broken at seq 151: hash"},
+		{"unknown format", replaceLine(lines, 150, strings.Replace(lines[150], `"format":2`, `"format":3`, 1)), "broken at seq 151: format 3"},
 	} {
 		out, err := run(strings.Join(tc.lines, ""))
 		var exit *exec.ExitError

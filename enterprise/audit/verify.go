@@ -2,12 +2,14 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -38,7 +40,17 @@ type VerifyOptions struct {
 	// Progress, when set, is called now and then with the number of events
 	// checked so far, e.g. to draw a progress bar.
 	Progress func(checked int64)
+	// MaxPending bounds how long an event may wait to be sealed: Verify
+	// fails (ReasonUnsealed) when the org's oldest event not yet sealed
+	// occurred longer ago, since a sealer that stopped, or a queue tampered
+	// with, must not pass quietly. 0 means DefaultMaxPending; a negative
+	// bound turns the check off. VerifyJSONL ignores it.
+	MaxPending time.Duration
 }
+
+// DefaultMaxPending is the default of VerifyOptions.MaxPending: a running
+// sealer seals events within a fraction of a second.
+const DefaultMaxPending = time.Minute
 
 // Reason says why a chain does not verify.
 type Reason string
@@ -72,6 +84,11 @@ const (
 	// ReasonMalformed: an exported line is not a well-formed event (bad JSON,
 	// a hash that is not 64 lower-case hex digits).
 	ReasonMalformed Reason = "malformed"
+	// ReasonUnsealed: the chain verified, but an event committed longer
+	// ago than VerifyOptions.MaxPending is still waiting to be sealed
+	// (FirstBad is the seq it would take): no sealer is running, or the
+	// queue was tampered with. Report.Backlog names it.
+	ReasonUnsealed Reason = "unsealed"
 )
 
 // Report is the outcome of a verification.
@@ -93,21 +110,34 @@ type Report struct {
 	// (VerifyOptions.From) or as a trusted head (VerifyOptions.Head).
 	LastSeq  int64
 	LastHash []byte
+	// Backlog reports the org's events committed but not yet sealed, which
+	// the chain cannot vouch for yet (Verify only).
+	Backlog repo.AuditBacklog
 }
 
 // String summarizes the report in one line.
 func (r Report) String() string {
 	if r.OK {
-		return fmt.Sprintf("audit chain intact: %d events checked, last seq %d, hash %x", r.Events, r.LastSeq, r.LastHash)
+		return fmt.Sprintf("audit chain intact: %d events checked, last seq %d, hash %x%s", r.Events, r.LastSeq, r.LastHash, r.pending())
 	}
 	return fmt.Sprintf("audit chain broken at seq %d (%s): %s", r.FirstBad, r.Reason, r.Message)
+}
+
+// pending describes the backlog for String: nothing when empty.
+func (r Report) pending() string {
+	if r.Backlog.Pending == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d events not yet sealed, the oldest %s old", r.Backlog.Pending,
+		time.Since(r.Backlog.OldestTime).Round(time.Millisecond))
 }
 
 // errBroken stops streaming once the chain broke; it never leaves the package.
 var errBroken = errors.New("audit: chain broken")
 
-// Verify recomputes org's chain in repository events and reports the first
-// broken link. It streams the chain in ascending pages of repo.MaxPageSize
+// Verify recomputes org's sealed chain in repository events and reports the
+// first broken link, then the events not yet sealed (Report.Backlog),
+// failing when the oldest waited longer than opts.MaxPending. It streams the chain in ascending pages of repo.MaxPageSize
 // events, a few read at once, so its memory stays flat however long the
 // chain is. Beyond the
 // links it compares the chain's end with the org's recorded head
@@ -179,7 +209,21 @@ func Verify(ctx context.Context, events repo.AuditEvents, orgID uuid.UUID, opts 
 	case err != nil:
 		return c.report(), err
 	}
-	return c.finish(), nil
+	rep := c.finish()
+	if !rep.OK {
+		return rep, nil
+	}
+	if rep.Backlog, err = events.Backlog(ctx, orgID); err != nil {
+		return rep, fmt.Errorf("audit: read the events not yet sealed: %w", err)
+	}
+	bound := cmp.Or(opts.MaxPending, DefaultMaxPending)
+	if age := time.Since(rep.Backlog.OldestTime); rep.Backlog.Pending > 0 && bound > 0 && age > bound {
+		rep.OK = false
+		rep.FirstBad, rep.Reason = rep.LastSeq+1, ReasonUnsealed
+		rep.Message = fmt.Sprintf("event %s (%s) has waited %s to be sealed, longer than %s: is a sealer running (strata serve)? "+
+			"%d events are waiting", rep.Backlog.OldestID, rep.Backlog.OldestTime.Format(time.RFC3339), age.Round(time.Second), bound, rep.Backlog.Pending)
+	}
+	return rep, nil
 }
 
 // readHead reads org's recorded head.

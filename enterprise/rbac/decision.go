@@ -122,7 +122,7 @@ func compile(grants []repo.Grant) *grantSet {
 		} else {
 			src.reason = "granted by role " + strconv.Quote(g.RoleName) + " bound org-wide"
 		}
-		for _, p := range g.Permissions {
+		for _, p := range grantedBy(g) {
 			if isWildcard(p) {
 				sc.wildcards = append(sc.wildcards, p)
 			}

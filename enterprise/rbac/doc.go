@@ -11,7 +11,8 @@
 // Permissions are "resource.verb" strings (OrgRead ... AuditRead); a role holds
 // a set of them and may use the wildcards "resource.*" and "*". Every org has
 // the built-in roles owner ("*"), admin (all but org.delete), member and viewer
-// (BuiltinRoles, SeedBuiltinRoles) and any custom roles (ValidatePermissions).
+// (BuiltinRoles, SeedBuiltinRoles), whose grants are always the code's, whatever
+// their stored rows say (Resolve), and any custom roles (ValidatePermissions).
 // A binding gives a role to a member on the whole org, which covers every
 // project, or on one project, where it grants only the project-scoped
 // permissions (ProjectScoped: projects.read, projects.update, projects.delete).

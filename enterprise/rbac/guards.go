@@ -67,6 +67,7 @@ func BumpVersionsForUser(ctx context.Context, tx repo.Store, userID uuid.UUID) (
 // CanGrant does not check that the actor may manage roles or members at all;
 // the service authorizes that (RolesManage, MembersManage) first.
 func CanGrant(ctx context.Context, tx repo.Store, orgID, actorID uuid.UUID, role repo.Role, projectID *uuid.UUID) error {
+	role = Resolve(role)
 	if err := ValidatePermissions(role.Permissions); err != nil {
 		return err
 	}

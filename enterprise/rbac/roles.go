@@ -3,6 +3,7 @@ package rbac
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -37,6 +38,42 @@ func BuiltinRoles() []repo.NewRole {
 		}},
 		{Name: Viewer, Builtin: true, Permissions: []string{OrgRead, MembersRead, RolesRead, ProjectsRead}},
 	}
+}
+
+// builtinGrants are the built-in roles' permissions, by name.
+var builtinGrants = func() map[string][]string {
+	m := map[string][]string{}
+	for _, r := range BuiltinRoles() {
+		m[r.Name] = r.Permissions
+	}
+	return m
+}()
+
+// Resolve returns role with the permissions it grants: a built-in role's
+// are the code's (BuiltinRoles), whatever its stored row says, so that a
+// permission a new version adds to a built-in role reaches every org at
+// once, including those created before it. Custom roles are returned as
+// they are. Every reader of a role's grants goes through it (compile,
+// CanGrant, the service's answers).
+func Resolve(role repo.Role) repo.Role {
+	if !role.Builtin {
+		return role
+	}
+	if perms, ok := builtinGrants[role.Name]; ok {
+		role.Permissions = slices.Clone(perms)
+	}
+	return role
+}
+
+// grantedBy returns the permissions a binding's role grants: the code's
+// for a built-in role (see Resolve; no custom role can take a built-in
+// role's name, as every org has them and names are unique in an org), the
+// stored ones otherwise.
+func grantedBy(g repo.Grant) []string {
+	if perms, ok := builtinGrants[g.RoleName]; ok {
+		return perms
+	}
+	return g.Permissions
 }
 
 // SeedBuiltinRoles creates the built-in roles in a new org. The service calls

@@ -124,14 +124,20 @@ func (w *world) send(key, method, path, contentType, body string) answer {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return w.do(req)
+}
+
+// do sends req and reads the answer.
+func (w *world) do(req *http.Request) answer {
+	w.t.Helper()
 	res, err := w.srv.Client().Do(req)
 	if err != nil {
-		w.t.Fatalf("%s %s: %v", method, path, err)
+		w.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		w.t.Fatalf("%s %s: read: %v", method, path, err)
+		w.t.Fatalf("%s %s: read: %v", req.Method, req.URL.Path, err)
 	}
 	return answer{status: res.StatusCode, header: res.Header, body: b}
 }
@@ -168,9 +174,19 @@ func (w *world) next() int {
 	return w.seq
 }
 
-// head is the org's last audit sequence number.
+// seal seals the events the database has pending (PostgreSQL), as a
+// server's sealer would.
+func (w *world) seal() {
+	w.t.Helper()
+	if _, err := audit.NewSealer(w.db.AuditEvents(), audit.SealerOptions{}).SealAll(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// head is the org's last audit sequence number, once everything is sealed.
 func (w *world) head(orgID uuid.UUID) int64 {
 	w.t.Helper()
+	w.seal()
 	seq, _, err := w.db.AuditEvents().Head(w.ctx, orgID)
 	if err != nil {
 		w.t.Fatal(err)
@@ -182,6 +198,7 @@ func (w *world) head(orgID uuid.UUID) int64 {
 // newest first.
 func (w *world) eventsSince(orgID uuid.UUID, seq int64) []repo.AuditEvent {
 	w.t.Helper()
+	w.seal()
 	page, err := w.db.AuditEvents().List(w.ctx, orgID, repo.AuditFilter{Descending: true}, repo.PageRequest{Limit: 50})
 	if err != nil {
 		w.t.Fatal(err)

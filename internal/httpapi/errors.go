@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/service"
 )
 
 // apiError is an error the transport itself decides (a body too large, a
@@ -56,6 +57,14 @@ func describe(err error) (int, errorDetail) {
 	if errors.As(err, &ae) {
 		return ae.status, errorDetail{Code: ae.code, Message: ae.message, Field: ae.field}
 	}
+	switch {
+	case errors.Is(err, repo.ErrKeyInFlight):
+		return http.StatusConflict, errorDetail{Code: "idempotency_key_in_flight", Field: IdempotencyKeyHeader,
+			Message: "a request with this idempotency key is still being processed: retry later with the same key"}
+	case errors.Is(err, service.ErrKeyReused):
+		return http.StatusUnprocessableEntity, errorDetail{Code: "idempotency_key_reused", Field: IdempotencyKeyHeader,
+			Message: "this idempotency key was used for a different request: use a new key for a new change"}
+	}
 	kind := repo.KindOf(err)
 	for _, k := range kinds {
 		if kind != k.kind {
@@ -88,6 +97,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if errors.As(err, &ae) && ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	if errors.Is(err, repo.ErrKeyInFlight) {
+		w.Header().Set("Retry-After", "1")
 	}
 	s.writeJSON(w, r, status, errorBody{Error: d})
 }

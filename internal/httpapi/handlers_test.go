@@ -373,7 +373,8 @@ func TestVerifyReportJSON(t *testing.T) {
 	h := newHarness(t).authOK()
 	h.rec.VerifyAudit(any_, principal, "acme").Return(report, nil)
 	got := decodeBody[map[string]any](t, h.get("/v1/orgs/acme/audit-events/verify").Body.Bytes())
-	want := map[string]any{"ok": true, "events": 7.0, "first_bad": 0.0, "reason": "", "message": "", "last_seq": 7.0, "last_hash": strings.Repeat("cd", 32)}
+	want := map[string]any{"ok": true, "events": 7.0, "first_bad": 0.0, "reason": "", "message": "", "last_seq": 7.0,
+		"last_hash": strings.Repeat("cd", 32), "pending": 0.0}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)

@@ -7,7 +7,11 @@
 // bodies and answers are documented in openapi.json, served at /openapi.json.
 // Errors are {"error":{"code","message","field"?}}, mapped from the repo error
 // vocabulary. Config.RateLimit bounds the requests per API key and the
-// failed authentications per client address (429 with Retry-After).
+// failed authentications per client address (429 with Retry-After). Every
+// mutating route takes an Idempotency-Key header: a retry under the same
+// key and with the same method, path and body gets the first answer again
+// (the service stores it with the change), another request under the key
+// is a 422, and a retry while the first attempt runs is a 409.
 // /healthz, /readyz and /metrics (Prometheus text format, whatever
 // Config.Registry gathers) serve operators.
 package httpapi

@@ -279,6 +279,9 @@ func (s *server) serveV1(w http.ResponseWriter, r *http.Request, h apiHandler) e
 	if err != nil {
 		return err
 	}
+	if p, err = s.withIdempotencyKey(w, r, p); err != nil {
+		return err
+	}
 	return h(w, r, p)
 }
 

@@ -156,6 +156,8 @@ type auditEventJSON struct {
 	Metadata   json.RawMessage `json:"metadata"`
 	RemoteAddr string          `json:"remote_addr"`
 	RequestID  string          `json:"request_id"`
+	APIKeyID   string          `json:"api_key_id"` // "" when none
+	Format     int             `json:"format"`
 	PrevHash   string          `json:"prev_hash"`
 	Hash       string          `json:"hash"`
 }
@@ -165,13 +167,17 @@ func toAuditEvent(ev repo.AuditEvent) auditEventJSON {
 	if !json.Valid(meta) {
 		meta, _ = json.Marshal(ev.Metadata) // the text, as a string
 	}
-	return auditEventJSON{
+	out := auditEventJSON{
 		Seq: ev.Seq, ID: ev.ID, OccurredAt: ev.OccurredAt.UTC(),
 		ActorType: string(ev.ActorType), ActorID: ev.ActorID, Action: ev.Action,
 		TargetType: ev.TargetType, TargetID: ev.TargetID, Outcome: string(ev.Outcome),
-		Metadata: meta, RemoteAddr: ev.RemoteAddr, RequestID: ev.RequestID,
+		Metadata: meta, RemoteAddr: ev.RemoteAddr, RequestID: ev.RequestID, Format: ev.Format,
 		PrevHash: hex.EncodeToString(ev.PrevHash), Hash: hex.EncodeToString(ev.Hash),
 	}
+	if ev.APIKeyID != uuid.Nil {
+		out.APIKeyID = ev.APIKeyID.String()
+	}
+	return out
 }
 
 type reportJSON struct {
@@ -182,11 +188,21 @@ type reportJSON struct {
 	Message  string `json:"message"`
 	LastSeq  int64  `json:"last_seq"`
 	LastHash string `json:"last_hash"`
+	// Pending counts the events committed but not yet sealed; the oldest
+	// is named when there is one.
+	Pending         int64      `json:"pending"`
+	OldestPendingID *uuid.UUID `json:"oldest_pending_id,omitempty"`
+	OldestPendingAt *time.Time `json:"oldest_pending_at,omitempty"`
 }
 
 func toReport(r audit.Report) reportJSON {
-	return reportJSON{
+	out := reportJSON{
 		OK: r.OK, Events: r.Events, FirstBad: r.FirstBad, Reason: string(r.Reason), Message: r.Message,
-		LastSeq: r.LastSeq, LastHash: hex.EncodeToString(r.LastHash),
+		LastSeq: r.LastSeq, LastHash: hex.EncodeToString(r.LastHash), Pending: r.Backlog.Pending,
 	}
+	if r.Backlog.Pending > 0 {
+		at := r.Backlog.OldestTime.UTC()
+		out.OldestPendingID, out.OldestPendingAt = &r.Backlog.OldestID, &at
+	}
+	return out
 }

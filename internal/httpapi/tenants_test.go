@@ -30,7 +30,7 @@ import (
 // the real API over SQLite. After every call:
 //
 //   - the status is what an independent model of the RBAC rules predicts
-//     (type hostile: the rules of README.md written out, refusals decided
+//     (type hostile: the rules of docs/api.md written out, refusals decided
 //     in the order service/*.go decides them: input, org, permission, then
 //     escalation, existence, last owner and conflicts);
 //   - the answer shows no string of the other org or of the bystander org
@@ -99,7 +99,7 @@ func matches(grant, perm string) bool {
 
 func isWildcard(p string) bool { return strings.HasSuffix(p, "*") }
 
-// strictRoleEdits is README's rule for editing a role ("only if you hold
+// strictRoleEdits is docs/api.md's rule for editing a role ("only if you hold
 // every permission involved"), covering the permissions an edit takes away
 // as well as those it gives, as unbinding the role would: see
 // TestRoleEditTakesAway.
@@ -1161,7 +1161,7 @@ func (h *hostile) verifyAudit(o *hOrg) hCall {
 		}}
 }
 
-// Model queries: the RBAC rules of README.md, written out.
+// Model queries: the RBAC rules of docs/api.md, written out.
 
 // live reports whether k authenticates: not garbage, revoked, gone with its
 // member, or expired, and its user active.
@@ -1251,7 +1251,7 @@ func (h *hostile) lastOwner(o *hOrg, removed []*hBinding) bool {
 	return gone > 0 && total <= gone
 }
 
-// TestRoleEditTakesAway: README's no-escalation rule says editing a role
+// TestRoleEditTakesAway: docs/api.md's no-escalation rule says editing a role
 // needs every permission involved. An admin may not unbind a role granting
 // "*" (they do not hold "*"); editing that role down to nothing much has the
 // same effect on whoever holds it, so it is refused as well.

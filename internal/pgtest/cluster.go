@@ -51,6 +51,7 @@ type Cluster struct {
 	logPath string
 	port    int
 	primary *Cluster // the cluster this one replicates, if any
+	extra   []string // settings that override the defaults (see StartWith)
 
 	mu      sync.Mutex
 	proc    *process // the running postmaster; nil when not running
@@ -77,11 +78,16 @@ func (p *process) exited() bool {
 // Start creates a new cluster in a fresh temporary directory and starts it
 // on a free port. The caller must call [Cluster.Stop]; in tests prefer
 // [NewCluster], which also arranges that. ctx bounds the startup only.
-func Start(ctx context.Context) (*Cluster, error) {
+func Start(ctx context.Context) (*Cluster, error) { return StartWith(ctx) }
+
+// StartWith is [Start] with server settings (name=value) that override the
+// defaults, e.g. [Durable].
+func StartWith(ctx context.Context, settings ...string) (*Cluster, error) {
 	c, err := newCluster(nil)
 	if err != nil {
 		return nil, err
 	}
+	c.extra = settings
 	if err := c.env.initDataDir(ctx, c.dataDir); err != nil {
 		c.Stop()
 		return nil, fmt.Errorf("pgtest: creating cluster: %w", err)
@@ -123,10 +129,16 @@ func newCluster(primary *Cluster) (*Cluster, error) {
 // queries. The replica is independent of c: stop it with its own
 // [Cluster.Stop]. ctx bounds the backup and startup only.
 func (c *Cluster) StartReplica(ctx context.Context) (*Cluster, error) {
+	return c.startReplica(ctx, c.extra)
+}
+
+// startReplica is StartReplica with the replica's settings.
+func (c *Cluster) startReplica(ctx context.Context, settings []string) (*Cluster, error) {
 	r, err := newCluster(c)
 	if err != nil {
 		return nil, err
 	}
+	r.extra = settings
 	// -R writes standby.signal and primary_conninfo; the port and socket
 	// directory copied from the primary are overridden on the replica's
 	// command line.
@@ -280,11 +292,12 @@ func (c *Cluster) launchLocked(ctx context.Context, newPortOnRetry bool) error {
 	}
 }
 
-// settings returns the server's command-line configuration. Settings given
-// on the command line override postgresql.conf and postgresql.auto.conf,
-// which matters for replicas, whose files are copies of the primary's.
+// settings returns the server's command-line configuration: the defaults,
+// then the cluster's own (later ones win). Settings given on the command
+// line override postgresql.conf and postgresql.auto.conf, which matters for
+// replicas, whose files are copies of the primary's.
 func (c *Cluster) settings() []string {
-	return []string{
+	return append([]string{
 		"port=" + strconv.Itoa(c.port),
 		"listen_addresses=127.0.0.1",
 		"unix_socket_directories=" + c.root,
@@ -301,7 +314,7 @@ func (c *Cluster) settings() []string {
 		// not too much: the cluster may be in memory (see TempDirEnv).
 		"wal_keep_size=128MB",
 		"max_wal_size=256MB",
-	}
+	}, c.extra...)
 }
 
 // startProcessLocked execs the postmaster as a child process.

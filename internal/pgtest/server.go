@@ -211,11 +211,15 @@ func stopShared() error {
 // ends; use it for tests that restart, crash or replicate a server. Like
 // [SharedServer], it skips tb if PostgreSQL is unavailable unless
 // [RequireEnv] is set.
-func NewCluster(tb testing.TB) *Cluster {
+func NewCluster(tb testing.TB) *Cluster { return NewClusterWith(tb) }
+
+// NewClusterWith is [NewCluster] with server settings that override the
+// defaults, e.g. [Durable].
+func NewClusterWith(tb testing.TB, settings ...string) *Cluster {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	c, err := Start(ctx)
+	c, err := StartWith(ctx, settings...)
 	if err != nil {
 		unavailable(tb, err)
 	}

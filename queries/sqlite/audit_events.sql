@@ -1,43 +1,83 @@
--- name: LockAuditHead :one
--- Reads the org's chain head for an append. SQLite has no row locks: the writer's
--- BEGIN IMMEDIATE already holds the database's write lock until commit, so nobody
--- moves the head meanwhile (migration 000003's trigger moves it when the event is
--- inserted).
-SELECT seq, hash FROM audit_heads WHERE org_id = @org_id;
-
 -- name: GetAuditHead :one
 SELECT seq, hash FROM audit_heads WHERE org_id = @org_id;
 
--- name: InsertAuditEvent :exec
--- Appends an event; migration 000003's trigger refuses it unless it extends the
--- org's head, and moves the head to it.
-INSERT INTO audit_events (org_id, seq, id, occurred_at, actor_type, actor_id, action,
-    target_type, target_id, outcome, metadata, remote_addr, request_id, prev_hash, hash)
-VALUES (@org_id, @seq, @id, @occurred_at, @actor_type, @actor_id, @action,
-    @target_type, @target_id, @outcome, @metadata, @remote_addr, @request_id, @prev_hash, @hash);
+-- name: AuditTimeSpan :one
+-- The sequence numbers between which the org's events that occurred in
+-- [since, until) lie, from the time ranges of the blocks (both 0 when none
+-- can): each block of 1024 events whose range meets the window, and the
+-- block the head is filling. Times are microseconds since 1970.
+SELECT CAST(coalesce(min(lo), 0) AS INTEGER) AS lo, CAST(coalesce(max(hi), 0) AS INTEGER) AS hi FROM (
+    SELECT b.block * 1024 + 1 AS lo, b.block * 1024 + 1024 AS hi
+    FROM audit_blocks b JOIN audit_heads h ON h.chain = b.chain
+    WHERE h.org_id = @org_id AND b.max_at >= @since AND b.min_at < @until
+    UNION ALL
+    SELECT (seq - 1) / 1024 * 1024 + 1, seq FROM audit_heads
+    WHERE org_id = @org_id AND block_max_at >= @since AND block_min_at < @until
+) AS spans;
 
 -- name: ListAuditEventsAsc :many
-SELECT * FROM audit_events
-WHERE org_id = @org_id AND seq > @cursor_seq
-  AND (CAST(sqlc.narg(actor_id) AS TEXT) IS NULL OR actor_id = sqlc.narg(actor_id))
-  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
-  AND (CAST(sqlc.narg(target_type) AS TEXT) IS NULL OR target_type = sqlc.narg(target_type))
-  AND (CAST(sqlc.narg(target_id) AS TEXT) IS NULL OR target_id = sqlc.narg(target_id))
-  AND (CAST(sqlc.narg(outcome) AS TEXT) IS NULL OR outcome = sqlc.narg(outcome))
-  AND (CAST(sqlc.narg(since) AS TEXT) IS NULL OR occurred_at >= sqlc.narg(since))
-  AND (CAST(sqlc.narg(until) AS TEXT) IS NULL OR occurred_at < sqlc.narg(until))
-ORDER BY seq
+-- A page of the org's sealed events (up to its head), oldest first, within
+-- [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
+-- so that the scan starts where the page does; the unary + keeps SQLite from
+-- starting at the head instead); each with the hash of the event before it.
+SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
+       e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
+       CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
+                     zeroblob(32)) AS BLOB) AS prev_hash
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
+  AND (CAST(sqlc.narg(actor_id) AS BLOB) IS NULL OR e.actor_id = sqlc.narg(actor_id))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR e.action = sqlc.narg(action))
+  AND (CAST(sqlc.narg(target_type) AS TEXT) IS NULL OR e.target_type = sqlc.narg(target_type))
+  AND (CAST(sqlc.narg(target_id) AS BLOB) IS NULL OR e.target_id = sqlc.narg(target_id))
+  AND (CAST(sqlc.narg(outcome) AS INTEGER) IS NULL OR e.outcome = sqlc.narg(outcome))
+  AND (CAST(sqlc.narg(since) AS INTEGER) IS NULL OR e.occurred_at >= sqlc.narg(since))
+  AND (CAST(sqlc.narg(until) AS INTEGER) IS NULL OR e.occurred_at < sqlc.narg(until))
+ORDER BY e.seq
 LIMIT @lim;
 
 -- name: ListAuditEventsDesc :many
-SELECT * FROM audit_events
-WHERE org_id = @org_id AND seq < @cursor_seq
-  AND (CAST(sqlc.narg(actor_id) AS TEXT) IS NULL OR actor_id = sqlc.narg(actor_id))
-  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = sqlc.narg(action))
-  AND (CAST(sqlc.narg(target_type) AS TEXT) IS NULL OR target_type = sqlc.narg(target_type))
-  AND (CAST(sqlc.narg(target_id) AS TEXT) IS NULL OR target_id = sqlc.narg(target_id))
-  AND (CAST(sqlc.narg(outcome) AS TEXT) IS NULL OR outcome = sqlc.narg(outcome))
-  AND (CAST(sqlc.narg(since) AS TEXT) IS NULL OR occurred_at >= sqlc.narg(since))
-  AND (CAST(sqlc.narg(until) AS TEXT) IS NULL OR occurred_at < sqlc.narg(until))
-ORDER BY seq DESC
+-- ListAuditEventsAsc, newest first.
+SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
+       e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
+       CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
+                     zeroblob(32)) AS BLOB) AS prev_hash
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
+  AND (CAST(sqlc.narg(actor_id) AS BLOB) IS NULL OR e.actor_id = sqlc.narg(actor_id))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR e.action = sqlc.narg(action))
+  AND (CAST(sqlc.narg(target_type) AS TEXT) IS NULL OR e.target_type = sqlc.narg(target_type))
+  AND (CAST(sqlc.narg(target_id) AS BLOB) IS NULL OR e.target_id = sqlc.narg(target_id))
+  AND (CAST(sqlc.narg(outcome) AS INTEGER) IS NULL OR e.outcome = sqlc.narg(outcome))
+  AND (CAST(sqlc.narg(since) AS INTEGER) IS NULL OR e.occurred_at >= sqlc.narg(since))
+  AND (CAST(sqlc.narg(until) AS INTEGER) IS NULL OR e.occurred_at < sqlc.narg(until))
+ORDER BY e.seq DESC
 LIMIT @lim;
+
+-- name: MoveAuditHead :exec
+-- Moves a head to the last event sealed, with the time range of the block
+-- that event is in (the migration's trigger refuses a head that goes back,
+-- or that names no such event).
+UPDATE audit_heads SET seq = @seq, hash = @hash, block_min_at = @block_min_at, block_max_at = @block_max_at
+WHERE chain = @chain;
+
+-- name: InsertAuditBlock :exec
+-- Records the time range of a block of 1024 events, once complete.
+INSERT INTO audit_blocks (chain, block, min_at, max_at) VALUES (@chain, @block, @min_at, @max_at);
+
+-- name: AuditBacklog :one
+-- The org's events not yet covered by its head: the oldest, with their
+-- number; no row when there is none.
+SELECT e.id, e.occurred_at, count(*) OVER () AS pending
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE h.org_id = @org_id AND e.seq > h.seq
+ORDER BY e.seq
+LIMIT 1;
+
+-- name: AuditBacklogAll :one
+-- AuditBacklog, every org's: the oldest event and its org.
+SELECT h.org_id, e.id, e.occurred_at, count(*) OVER () AS pending
+FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+WHERE e.seq > h.seq
+ORDER BY e.occurred_at, e.id
+LIMIT 1;

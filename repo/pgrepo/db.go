@@ -17,6 +17,9 @@ package pgrepo
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -45,6 +48,11 @@ type Options struct {
 	// recording span: for measuring what that costs. (OpenCluster's pools
 	// always trace.)
 	Untraced bool
+	// PrimaryWait bounds how long a transaction that failed because the
+	// primary could not serve it waits for a writable primary before it
+	// runs again (see primary.go); 0 means no waiting. NewCluster takes
+	// the cluster's instead (scaling.Config.PrimaryWait, default 15s).
+	PrimaryWait time.Duration
 }
 
 // DB is a PostgreSQL database: a pgx pool and the repo.Store over it.
@@ -85,7 +93,8 @@ func New(pool *pgxpool.Pool, opts Options) *DB {
 	if reader == nil {
 		reader = pool
 	}
-	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), heads: newHeads()}
+	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), queued: make(chan struct{}, 1),
+		chains: new(sync.Map), sealer: &sealerPool{primary: pool}, wait: pgscale.NewPrimaryWait(pool, opts.PrimaryWait)}
 	return &DB{Store: s, pool: pool}
 }
 
@@ -115,8 +124,14 @@ func NewCluster(c *pgscale.Cluster, opts Options) *DB {
 	db.cluster = c
 	db.Store.cluster = c
 	db.Store.w = pgdb.New(c.Writer())
+	db.Store.wait = c.PrimaryWait()
 	return db
 }
+
+// Queued returns a channel that receives a value after a transaction that
+// queued audit events commits (values are dropped while one waits unread):
+// the wake-up of a sealer running against this DB (audit.SealerOptions).
+func (db *DB) Queued() <-chan struct{} { return db.Store.queued }
 
 // Cluster returns the replica router's cluster, or nil for a DB opened
 // without one.
@@ -143,12 +158,74 @@ func (db *DB) Ping(ctx context.Context) error { return mapErr(db.pool.Ping(ctx),
 
 // Close closes every connection of the pool (of every pool, with a cluster).
 func (db *DB) Close() error {
+	db.sealer.close()
 	if db.cluster != nil {
 		db.cluster.Close()
 		return nil
 	}
 	db.pool.Close()
 	return nil
+}
+
+// sealerPool is the one connection SealPending runs on, opened on first
+// use with the primary pool's configuration: a sealer that had to wait for
+// one of the pool's connections would wait longest exactly when requests
+// keep them all busy, and its wait is every event's seal delay.
+type sealerPool struct {
+	primary *pgxpool.Pool
+	mu      sync.Mutex
+	pool    *pgxpool.Pool
+
+	// sinceVacuum counts the events sealed (rows left dead in the queue)
+	// since the sealer last vacuumed the queue.
+	sinceVacuum atomic.Int64
+}
+
+// vacuumEvery is how many events a sealer seals between two VACUUMs of the
+// queue (see sealerPool.sealed).
+const vacuumEvery = 10_000
+
+// sealed counts n events sealed (and deleted from the queue) and, every
+// vacuumEvery, vacuums the queue on the sealer's connection. A queue's rows
+// die within milliseconds; autovacuum looks at a table once a minute
+// (autovacuum_naptime, a server-wide setting), and until a dead row is
+// vacuumed every scan of the queue still reads it: at a few thousand
+// events a second, the sealer would wade through a minute of them each
+// round. Vacuuming a queue that holds few live rows takes milliseconds and
+// blocks no writer. Without the right to vacuum it (a role that does not
+// own the table), PostgreSQL skips it with a warning, and autovacuum alone
+// keeps the queue; an error is left to autovacuum too.
+func (p *sealerPool) sealed(ctx context.Context, pool *pgxpool.Pool, n int) {
+	if p.sinceVacuum.Add(int64(n)) < vacuumEvery {
+		return
+	}
+	p.sinceVacuum.Store(0)
+	_, _ = pool.Exec(ctx, "VACUUM audit_pending")
+}
+
+// get returns the sealer's pool, opening it if need be.
+func (p *sealerPool) get(ctx context.Context) (*pgxpool.Pool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pool != nil {
+		return p.pool, nil
+	}
+	cfg := p.primary.Config()
+	cfg.MaxConns, cfg.MinConns = 1, 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.pool = pool
+	return pool, nil
+}
+
+func (p *sealerPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pool != nil {
+		p.pool.Close()
+	}
 }
 
 // Store implements repo.Store on PostgreSQL, either on the pool (each call on
@@ -159,10 +236,19 @@ type Store struct {
 	w     *pgdb.Queries // writes: the pool, or the transaction
 	r     *pgdb.Queries // reads: the reader, or the transaction
 	tx    *txConn       // non-nil inside InTx
-	heads *heads        // the DB's cache of audit chain heads
+	// queued is signaled (without blocking) after each commit of a
+	// transaction that queued audit events; see DB.Queued.
+	queued chan struct{}
+	// chains holds the IDs of the orgs known to have an audit chain, as
+	// keys (see knownOrg); shared by the DB and its transactions.
+	chains *sync.Map
+	sealer *sealerPool // the connection SealPending runs on
 	// cluster, outside transactions of a DB with replicas, records the
 	// consistency token of each committed transaction.
 	cluster *pgscale.Cluster
+	// wait holds transactions back while no writable primary is reachable;
+	// nil: they fail at once.
+	wait *pgscale.PrimaryWait
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -191,26 +277,26 @@ func (s *Store) APIKeys() repo.APIKeys { return apiKeys{s} }
 // AuditEvents returns the audit event repository.
 func (s *Store) AuditEvents() repo.AuditEvents { return auditEvents{s} }
 
+// IdempotencyKeys returns the idempotency key repository.
+func (s *Store) IdempotencyKeys() repo.IdempotencyKeys { return idempotencyKeys{s} }
+
 // InTx runs fn in one transaction; see repo.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	// A run after the first reads its chain heads under their row locks, not
-	// from the cache: the cache may have been refilled since the refusal
-	// that made the run fail, and be stale again (another process appending
-	// to the same org), run after run.
-	runs := 0
-	return s.retry.Do(ctx, func() error {
-		runs++
-		return s.runTx(ctx, fn, runs > 1)
-	})
+	w := primaryWaiting{}
+	for {
+		err := s.retry.Do(ctx, func() error { return s.runTx(ctx, s.pool, fn) })
+		if !s.waitPrimary(ctx, err, &w) {
+			return err
+		}
+	}
 }
 
-// runTx runs fn once in a transaction of its own; locked says to read the
-// chain heads it appends to under their row locks (see txConn.head).
-func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error, locked bool) (err error) {
-	tx, err := begin(ctx, s.pool, s.heads, locked)
+// runTx runs fn once in a transaction of its own, on a connection of pool.
+func (s *Store) runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx repo.Store) error) (err error) {
+	tx, err := begin(ctx, pool)
 	if err != nil {
 		return mapErr(err, "transaction")
 	}
@@ -219,11 +305,23 @@ func (s *Store) runTx(ctx context.Context, fn func(tx repo.Store) error, locked 
 	// the one to report.
 	defer tx.rollback(ctx)
 	q := pgdb.New(tx)
-	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, heads: s.heads}); err != nil {
+	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, queued: s.queued, chains: s.chains, sealer: s.sealer}); err != nil {
 		return err
 	}
+	if tx.conn.Conn().IsClosed() { // it broke, and fn did not notice: nothing to commit
+		return mapErr(errClosedBeforeCommit, "transaction")
+	}
 	if err := tx.commit(ctx); err != nil {
-		return mapErr(err, "transaction")
+		return commitError(err, tx)
+	}
+	for _, org := range tx.chains {
+		s.chains.Store(org, struct{}{})
+	}
+	if tx.queued {
+		select {
+		case s.queued <- struct{}{}:
+		default: // the sealer has a wake-up waiting already
+		}
 	}
 	if s.cluster != nil {
 		s.cluster.RecordToken(ctx)

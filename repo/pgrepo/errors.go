@@ -79,6 +79,8 @@ func fromSQLState(pgErr *pgconn.PgError, what string, o op) error {
 	case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300", code == "53000":
 		// connection exceptions, admin/crash shutdown, cannot connect now, too many connections
 		e.Kind, e.Message = repo.ErrUnavailable, "database unavailable"
+	case code == "25006": // read_only_sql_transaction: a standby, or a demoted primary behind a proxy
+		e.Kind, e.Message = repo.ErrUnavailable, "database unavailable: the server takes no writes (a failover?)"
 	case code == "57014": // query_canceled (statement timeout)
 		e.Kind, e.Message = repo.ErrUnavailable, what+": query canceled"
 	default:

@@ -37,7 +37,7 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		{"nil-items", "Paging/Projects/Empty"},
 		{"ignore-limit", "Paging/Projects/Walk"},
 		{"revoke-idempotent", "APIKeys/Revoke"},
-		{"bad-seal", "AuditEvents/AppendChain"},
+		{"bad-seal", "AuditEvents/AppendThenSeal"},
 		{"no-retry", "Tx/RetryRetryableError"},
 		{"swallow-tx-error", "Tx/RollbackOnError"},
 	} {
@@ -213,13 +213,22 @@ type faultyAudit struct {
 }
 
 func (a faultyAudit) Append(ctx context.Context, ev repo.AuditEvent, seal repo.Sealer) (repo.AuditEvent, error) {
-	if a.fault == "bad-seal" {
-		inner := seal
-		seal = func(ev *repo.AuditEvent) []byte {
-			c := *ev
-			c.Seq++
-			return inner(&c)
-		}
+	return a.AuditEvents.Append(ctx, ev, a.sealer(seal))
+}
+
+func (a faultyAudit) SealPending(ctx context.Context, seal repo.Sealer) (repo.SealReport, error) {
+	return a.AuditEvents.SealPending(ctx, a.sealer(seal))
+}
+
+// sealer returns seal, or with the bad-seal fault a sealer that seals
+// another sequence number than the event's.
+func (a faultyAudit) sealer(seal repo.Sealer) repo.Sealer {
+	if a.fault != "bad-seal" {
+		return seal
 	}
-	return a.AuditEvents.Append(ctx, ev, seal)
+	return func(ev *repo.AuditEvent) []byte {
+		c := *ev
+		c.Seq++
+		return seal(&c)
+	}
 }

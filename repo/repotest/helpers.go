@@ -260,9 +260,9 @@ var zeroHash = make([]byte, 32)
 func seal(ev *repo.AuditEvent) []byte {
 	h := sha256.New()
 	h.Write(ev.PrevHash)
-	fmt.Fprintf(h, "%s|%d|%s|%s|%s|%q|%q|%q|%q|%s|%q|%q|%q", ev.OrgID, ev.Seq, ev.ID,
+	fmt.Fprintf(h, "%s|%d|%s|%s|%s|%q|%q|%q|%q|%s|%q|%q|%q|%s|%d", ev.OrgID, ev.Seq, ev.ID,
 		ev.OccurredAt.Format(time.RFC3339Nano), ev.ActorType, ev.ActorID, ev.Action,
-		ev.TargetType, ev.TargetID, ev.Outcome, ev.Metadata, ev.RemoteAddr, ev.RequestID)
+		ev.TargetType, ev.TargetID, ev.Outcome, ev.Metadata, ev.RemoteAddr, ev.RequestID, ev.APIKeyID, ev.Format)
 	return h.Sum(nil)
 }
 
@@ -336,8 +336,40 @@ func event(org uuid.UUID, edit ...func(*repo.AuditEvent)) repo.AuditEvent {
 	return ev
 }
 
-// appendEvent appends event(org, edit...) with the suite's sealer.
+// appendEvent appends event(org, edit...) with the suite's sealer, seals
+// what is pending, and returns the event as stored.
 func (e *env) appendEvent(org uuid.UUID, edit ...func(*repo.AuditEvent)) repo.AuditEvent {
 	e.t.Helper()
-	return must(e.db.AuditEvents().Append(e.ctx, event(org, edit...), seal)).of(e.t)
+	ev := must(e.db.AuditEvents().Append(e.ctx, event(org, edit...), seal)).of(e.t)
+	e.sealAll()
+	return e.sealed(org, ev.ID)[0]
+}
+
+// sealAll seals every pending event (SealPending until nothing is left).
+func (e *env) sealAll() {
+	e.t.Helper()
+	for {
+		rep := must(e.db.AuditEvents().SealPending(e.ctx, seal)).of(e.t)
+		if len(rep.Sealed) == 0 && !rep.More {
+			return
+		}
+	}
+}
+
+// sealed returns org's sealed events with the given IDs, in that order.
+func (e *env) sealed(org uuid.UUID, ids ...uuid.UUID) []repo.AuditEvent {
+	e.t.Helper()
+	byID := map[uuid.UUID]repo.AuditEvent{}
+	for _, ev := range e.events(org, repo.AuditFilter{}) {
+		byID[ev.ID] = ev
+	}
+	out := make([]repo.AuditEvent, len(ids))
+	for i, id := range ids {
+		ev, ok := byID[id]
+		if !ok {
+			e.t.Fatalf("event %v is not in its org's sealed chain", id)
+		}
+		out[i] = ev
+	}
+	return out
 }

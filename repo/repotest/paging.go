@@ -18,6 +18,10 @@ import (
 type rows struct {
 	// add makes row i in tx and returns its key.
 	add func(tx repo.Store, i int) (string, error)
+	// settle, when set, turns the keys add returned into the list's keys,
+	// once the rows' transaction committed: audit events are keyed by the
+	// sequence numbers sealing gives them, which add may not know.
+	settle func(keys []string) []string
 	// list returns one page of keys.
 	list lister[string]
 	// remove makes the row with key disappear from the list; nil when rows
@@ -82,7 +86,15 @@ func listKinds() []listKind {
 			return &rows{
 				add: func(tx repo.Store, i int) (string, error) {
 					ev, err := tx.AuditEvents().Append(e.ctx, event(org.ID, func(ev *repo.AuditEvent) { ev.TargetID = fmt.Sprint(i) }), seal)
-					return eventKey(ev), err
+					return ev.ID.String(), err
+				},
+				settle: func(ids []string) []string {
+					e.sealAll()
+					keys := make([]string, len(ids))
+					for i, k := range ids {
+						keys[i] = eventKey(e.sealed(org.ID, uuid.MustParse(k))[0])
+					}
+					return keys
 				},
 				list: func(p repo.PageRequest) (repo.Page[string], error) {
 					return keyed(eventKey)(e.db.AuditEvents().List(e.ctx, org.ID, repo.AuditFilter{Descending: desc}, p))
@@ -237,6 +249,9 @@ func (e *env) fill(r *rows, count int) []string {
 		}
 		return nil
 	}))
+	if r.settle != nil {
+		keys = r.settle(keys)
+	}
 	return keys
 }
 

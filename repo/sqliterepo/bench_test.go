@@ -17,7 +17,7 @@ import (
 	"github.com/strata-go/strata/repo/sqliterepo"
 )
 
-// The statements of db/sqlite/projects.sql.go and audit_events.sql.go, byte for byte
+// The statements of db/sqlite/projects.sql.go, byte for byte
 // (TestBenchSQLIsGenerated keeps them in step).
 const (
 	benchGetSQL = `-- name: GetProject :one
@@ -42,22 +42,15 @@ SET name = coalesce(?1, name),
 WHERE org_id = ?4 AND id = ?5
 RETURNING id, org_id, name, description, created_at, updated_at
 `
-	benchInsertEventSQL = `-- name: InsertAuditEvent :exec
-INSERT INTO audit_events (org_id, seq, id, occurred_at, actor_type, actor_id, action,
-    target_type, target_id, outcome, metadata, remote_addr, request_id, prev_hash, hash)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-    ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-`
 )
 
 func TestBenchSQLIsGenerated(t *testing.T) {
-	const projects, events = "../../db/sqlite/projects.sql.go", "../../db/sqlite/audit_events.sql.go"
+	const projects = "../../db/sqlite/projects.sql.go"
 	benchcmp.CheckStatements(t,
 		benchcmp.Statement{File: projects, Name: "getProject", SQL: benchGetSQL},
 		benchcmp.Statement{File: projects, Name: "listProjects", SQL: benchListSQL},
 		benchcmp.Statement{File: projects, Name: "createProject", SQL: benchCreateSQL},
-		benchcmp.Statement{File: projects, Name: "updateProject", SQL: benchUpdateSQL},
-		benchcmp.Statement{File: events, Name: "insertAuditEvent", SQL: benchInsertEventSQL})
+		benchcmp.Statement{File: projects, Name: "updateProject", SQL: benchUpdateSQL})
 }
 
 const (

@@ -60,8 +60,9 @@ func TestAuditGroupMemberFails(t *testing.T) {
 	}
 }
 
-// TestAuditGroupMemberReadsTrail: a member reading the audit trail sees the
-// group's events so far and its own; when it then fails, the others commit
+// TestAuditGroupMemberReadsTrail: a member that seals (anchors the head)
+// and then reads the audit trail sees the group's events so far and its
+// own; when it then fails, its anchor goes with it, and the others commit
 // together and nobody runs again.
 func TestAuditGroupMemberReadsTrail(t *testing.T) {
 	db, org, errs := oneGroup(t, 6, func(ctx context.Context, tx repo.Store, org repo.Org, i int) error {
@@ -71,6 +72,9 @@ func TestAuditGroupMemberReadsTrail(t *testing.T) {
 		}
 		if i != 2 && i != 4 {
 			return nil
+		}
+		if _, err := tx.AuditEvents().SealPending(ctx, seal); err != nil {
+			return err
 		}
 		page, err := tx.AuditEvents().List(ctx, org.ID, repo.AuditFilter{Descending: true}, repo.PageRequest{Limit: 100})
 		if err != nil {
@@ -96,9 +100,10 @@ func TestAuditGroupMemberReadsTrail(t *testing.T) {
 }
 
 // TestAuditStaleHead: another process (here another DB on the same file)
-// appending to an org's chain makes this process's cached head stale; its
-// next append, refused by the database's head guard, reads the head afresh
-// and inserts again within the same transaction, and the chain stays whole.
+// appending to an org's chain makes this process's cached chain end stale;
+// its next append, refused by the database's chain guard, reads the chain
+// afresh and inserts again within the same transaction, and the chain stays
+// whole; the first sealer to run anchors every event, whoever linked it.
 func TestAuditStaleHead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "strata.db")
 	db, other := open(t, path), open(t, path)

@@ -170,15 +170,3 @@ func toAPIKey(r sqlitedb.ApiKey) (repo.APIKey, error) {
 	}
 	return k, d.err
 }
-
-func toAuditEvent(r sqlitedb.AuditEvent) (repo.AuditEvent, error) {
-	var d decoder
-	ev := repo.AuditEvent{
-		OrgID: r.OrgID, Seq: r.Seq, ID: r.ID, OccurredAt: d.time(r.OccurredAt),
-		ActorType: repo.ActorType(r.ActorType), ActorID: r.ActorID, Action: r.Action,
-		TargetType: r.TargetType, TargetID: r.TargetID, Outcome: repo.Outcome(r.Outcome),
-		Metadata: r.Metadata, RemoteAddr: r.RemoteAddr, RequestID: r.RequestID,
-		PrevHash: r.PrevHash, Hash: r.Hash,
-	}
-	return ev, d.err
-}

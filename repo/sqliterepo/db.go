@@ -68,6 +68,9 @@ type DB struct {
 	// w hands the writer connection to transactions in turn and commits
 	// them in groups (see writer).
 	w writer
+	// queued is signaled (without blocking) after each group commit that
+	// linked audit events into their chains; see Queued.
+	queued chan struct{}
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -95,7 +98,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, err)
 	}
 
-	db := &DB{retry: retry}
+	db := &DB{retry: retry, queued: make(chan struct{}, 1)}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqliterepo: open %s: %w", path, mapErr(err, "database"))
@@ -180,6 +183,12 @@ func dataSourceNames(path string, busy time.Duration) (writer, reader string, er
 	reader = name + common + "&_pragma=query_only(1)"
 	return writer, reader, nil
 }
+
+// Queued returns a channel that receives a value after a commit that
+// linked audit events into their chains (values are dropped while one waits
+// unread): the wake-up of a sealer running against this DB, which anchors
+// the chains' heads (audit.SealerOptions).
+func (db *DB) Queued() <-chan struct{} { return db.queued }
 
 // Writer returns the writer pool, which has one connection: for migrations
 // and tools. Holding its connection (in a transaction, say) blocks every
@@ -288,6 +297,9 @@ func (db *DB) APIKeys() repo.APIKeys { return db.store.APIKeys() }
 // AuditEvents returns the audit events repository.
 func (db *DB) AuditEvents() repo.AuditEvents { return db.store.AuditEvents() }
 
+// IdempotencyKeys returns the idempotency key repository.
+func (db *DB) IdempotencyKeys() repo.IdempotencyKeys { return db.store.IdempotencyKeys() }
+
 // InTx runs fn in one transaction on the writer connection (see
 // repo.Store.InTx), retrying under the configured policy.
 func (db *DB) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
@@ -302,16 +314,19 @@ type store struct {
 	read  *sqlitedb.Queries // the reader pool, or the transaction
 	write *sqlitedb.Queries // the writer connection, or the transaction
 	g     *group            // the transaction's group; nil outside one
+	// claims are the idempotency keys the transaction claimed.
+	claims []repo.IdempotencyKey
 }
 
-func (s *store) Orgs() repo.Orgs                 { return orgs{s} }
-func (s *store) Users() repo.Users               { return users{s} }
-func (s *store) Memberships() repo.Memberships   { return memberships{s} }
-func (s *store) Roles() repo.Roles               { return roles{s} }
-func (s *store) RoleBindings() repo.RoleBindings { return roleBindings{s} }
-func (s *store) Projects() repo.Projects         { return projects{s} }
-func (s *store) APIKeys() repo.APIKeys           { return apiKeys{s} }
-func (s *store) AuditEvents() repo.AuditEvents   { return auditEvents{s} }
+func (s *store) Orgs() repo.Orgs                       { return orgs{s} }
+func (s *store) Users() repo.Users                     { return users{s} }
+func (s *store) Memberships() repo.Memberships         { return memberships{s} }
+func (s *store) Roles() repo.Roles                     { return roles{s} }
+func (s *store) RoleBindings() repo.RoleBindings       { return roleBindings{s} }
+func (s *store) Projects() repo.Projects               { return projects{s} }
+func (s *store) APIKeys() repo.APIKeys                 { return apiKeys{s} }
+func (s *store) AuditEvents() repo.AuditEvents         { return auditEvents{s} }
+func (s *store) IdempotencyKeys() repo.IdempotencyKeys { return idempotencyKeys{s} }
 
 func (s *store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	if s.inTx {

@@ -52,7 +52,7 @@ type writer struct {
 	// commits counts the groups committed, members the transactions in
 	// them: their ratio is the mean group size.
 	commits, members atomic.Uint64
-	// staleHeads counts the appends the head guard refused against a
+	// staleHeads counts the appends the primary key refused against a
 	// cached chain head, read again from the database (see chains).
 	staleHeads atomic.Uint64
 }
@@ -64,9 +64,12 @@ type group struct {
 	q       *sqlitedb.Queries
 	members int  // transactions run in the group, failed or not
 	broken  bool // the transaction can no longer commit
-	// before holds, for each org whose audit chain head the running member
-	// moved, the head as it was before (nil: not cached), to undo them.
-	before map[uuid.UUID]*chainHead
+	// before holds, for each org whose audit chain the running member
+	// changed, the chain as it was before (nil: not cached), to undo it.
+	before map[uuid.UUID]*chainState
+	// linked reports that a member linked audit events into their chains:
+	// once the group commits, the sealer is woken to anchor them.
+	linked bool
 	done   chan struct{}
 	err    error // the COMMIT's outcome, once done is closed
 }
@@ -119,6 +122,13 @@ func (db *DB) endTurn() {
 		if g.finish(&w.chains) {
 			w.commits.Add(1)
 			w.members.Add(uint64(g.members))
+			if g.linked {
+				w.chains.waiting.Store(true)
+				select {
+				case db.queued <- struct{}{}:
+				default: // the sealer has a wake-up waiting already
+				}
+			}
 		}
 	}
 	w.mu.Lock()
@@ -167,7 +177,7 @@ func (w *writer) registerMetrics(reg prometheus.Registerer) error {
 		reg.Register(counter(&w.members, "strata_sqlite_committed_transactions_total",
 			"Transactions (InTx calls) in the committed groups.")),
 		reg.Register(counter(&w.staleHeads, "strata_sqlite_audit_stale_heads_total",
-			"Audit appends refused against a cached chain head (another process appended) and sealed again.")),
+			"Audit appends whose cached chain end was stale (another process appended) and that were linked again.")),
 	)
 }
 

@@ -1,6 +1,9 @@
 package sqliterepo
 
 import (
+	"database/sql"
+	"errors"
+
 	"github.com/google/uuid"
 
 	"github.com/strata-go/strata/repo"
@@ -85,3 +88,6 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// errNoRows reports whether err says a query returned no row.
+func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

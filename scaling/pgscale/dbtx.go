@@ -2,6 +2,7 @@ package pgscale
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,16 +32,41 @@ type routedRow struct {
 }
 
 func (r *routedRow) Scan(dest ...any) error {
+	var w waiting
 	for attempt := 1; ; attempt++ {
 		n, err := r.c.router.Read(r.ctx)
 		if err != nil {
 			return err
 		}
 		err = n.Conn().QueryRow(r.ctx, r.sql, r.args...).Scan(dest...)
-		if !n.Done(err) || attempt == maxAttempts {
+		retry := n.Done(err)
+		if r.c.waitPrimary(r.ctx, n, err, &w) {
+			attempt = 0
+			continue
+		}
+		if !retry || attempt == maxAttempts {
 			return err
 		}
 	}
+}
+
+// waiting is a routed read's wait for a primary: when it ends, zero until
+// the primary first failed the read.
+type waiting struct{ until time.Time }
+
+// waitPrimary reports whether a read that failed with err on n should run
+// again because it was the primary's and it could not serve (PrimaryLost),
+// after waiting for a writable primary (see PrimaryWait), within the
+// read's wait w.
+func (c *Cluster) waitPrimary(ctx context.Context, n *node, err error, w *waiting) bool {
+	if c.wait == nil || n.Role() != scaling.RolePrimary || !PrimaryLost(err) {
+		return false
+	}
+	now := time.Now()
+	if w.until.IsZero() {
+		w.until = c.wait.Until(now)
+	}
+	return c.wait.Wait(ctx, now, w.until) == nil
 }
 
 // Query runs a read on the node the router picks for ctx, and retries it on
@@ -69,6 +95,7 @@ type routedRows struct {
 	n       *node // the node running the query; nil once Done
 	attempt int
 	seen    bool // a row arrived: no more retries
+	wait    waiting
 }
 
 // query starts the read on a node, trying the next one while the query
@@ -87,7 +114,12 @@ func (r *routedRows) query() error {
 			r.n = n
 			return nil
 		}
-		if !n.Done(err) || r.attempt >= maxAttempts {
+		retry := n.Done(err)
+		if r.c.waitPrimary(r.ctx, n, err, &r.wait) {
+			r.attempt = 0
+			continue
+		}
+		if !retry || r.attempt >= maxAttempts {
 			return err
 		}
 	}
@@ -104,7 +136,11 @@ func (r *routedRows) Next() bool {
 			return false
 		}
 		r.n = nil
-		if !n.Done(r.Rows.Err()) || r.seen || r.attempt >= maxAttempts {
+		err := r.Rows.Err()
+		retry := n.Done(err)
+		if !r.seen && r.c.waitPrimary(r.ctx, n, err, &r.wait) {
+			r.attempt = 0
+		} else if !retry || r.seen || r.attempt >= maxAttempts {
 			return false
 		}
 		if r.query() != nil {

@@ -54,6 +54,7 @@ type Cluster struct {
 	drv     *driver
 	primary *pgxpool.Pool
 	pools   []*pgxpool.Pool // every node's, the primary's first
+	wait    *PrimaryWait    // nil: callers do not wait for a primary
 }
 
 // Open connects to the primary at primaryURL (checking that it answers),
@@ -71,6 +72,7 @@ func Open(ctx context.Context, primaryURL string, replicas []scaling.Replica, cf
 		return nil, fmt.Errorf("pgscale: primary: %w", err)
 	}
 	c.primary = primary.Conn
+	c.wait = NewPrimaryWait(c.primary, cfg.WithDefaults().PrimaryWait)
 	if err := c.primary.Ping(ctx); err != nil {
 		c.closePools()
 		return nil, fmt.Errorf("pgscale: primary %s: %w", primary.Name, err)
@@ -166,6 +168,12 @@ func (c *Cluster) Primary() *pgxpool.Pool { return c.primary }
 
 // Collector returns the router's metrics (see scaling.Router.Collector).
 func (c *Cluster) Collector() prometheus.Collector { return c.router.Collector() }
+
+// PrimaryWait returns what holds back callers of the primary while none is
+// writable (see Config.PrimaryWait): routed reads that go to the primary
+// use it, and so does package pgrepo for transactions. Nil when the
+// Config says not to wait.
+func (c *Cluster) PrimaryWait() *PrimaryWait { return c.wait }
 
 // Close stops the probes and closes every pool.
 func (c *Cluster) Close() {

@@ -298,7 +298,7 @@ func TestReplication(t *testing.T) {
 	})
 
 	var late *pgtest.Cluster
-	lateProxy := newProxy(t)
+	lateProxy := pgtest.NewProxy(t)
 	parent := t // owns the late replica, which the next subtest uses too
 	t.Run("ReplicaStartedLater", func(t *testing.T) {
 		// The replica's address answers nothing yet.
@@ -313,7 +313,7 @@ func TestReplication(t *testing.T) {
 			}
 		}
 		late = pgtest.NewReplica(parent, primary)
-		lateProxy.setTarget(late.Port())
+		lateProxy.SetTarget(late.Port())
 		poll.Until(t, "the new replica to serve reads", func() bool {
 			port, err := servedBy(ctx, lc)
 			check(t, err)
@@ -339,7 +339,7 @@ func TestReplication(t *testing.T) {
 		}
 
 		// Region first: the local replica wins even when it is slower.
-		lateProxy.setDelay(5 * time.Millisecond)
+		lateProxy.SetDelay(5 * time.Millisecond)
 		rc := open("us", "eu")
 		for range 10 {
 			if port, err := servedBy(ctx, rc); err != nil || port != late.Port() {
@@ -348,7 +348,7 @@ func TestReplication(t *testing.T) {
 		}
 
 		// Same region: the lower latency wins.
-		lateProxy.setDelay(20 * time.Millisecond)
+		lateProxy.SetDelay(20 * time.Millisecond)
 		lc := open("eu", "eu")
 		near, far := lc.Router().Replicas()[0], lc.Router().Replicas()[1]
 		poll.Until(t, "the slow replica's latency to show", func() bool {
@@ -361,7 +361,7 @@ func TestReplication(t *testing.T) {
 			}
 		}
 		// Without the delay both share the reads again.
-		lateProxy.setDelay(0)
+		lateProxy.SetDelay(0)
 		poll.Until(t, "the formerly slow replica to serve reads", func() bool {
 			port, err := servedBy(ctx, lc)
 			check(t, err)

@@ -49,6 +49,8 @@ var uniques = []Unique{
 	{Name: "role_bindings_grant_key", Table: "role_bindings"}, // on ifnull(project_id, '') in SQLite
 	{Name: "api_keys_pkey", Table: "api_keys", Columns: []string{"id"}},
 	{Name: "api_keys_org_id_key", Table: "api_keys", Columns: []string{"org_id", "id"}},
+	// A key claimed twice is the service's to answer (409 or a replay).
+	{Name: "idempotency_keys_pkey", Table: "idempotency_keys", Columns: []string{"org_id", "api_key_id", "key_hash"}},
 }
 
 // Uniques returns every unique key of the schema's tables except the audit
