@@ -69,26 +69,6 @@ type RoleBindings interface {
 	Grants(ctx context.Context, orgID, userID uuid.UUID) ([]Grant, error)
 }
 
-// Projects stores each org's projects.
-type Projects interface {
-	Create(ctx context.Context, orgID uuid.UUID, in NewProject) (Project, error)
-	Get(ctx context.Context, orgID, id uuid.UUID) (Project, error)
-	List(ctx context.Context, orgID uuid.UUID, page PageRequest) (Page[Project], error)
-	Update(ctx context.Context, orgID, id uuid.UUID, in ProjectUpdate) (Project, error)
-	Delete(ctx context.Context, orgID, id uuid.UUID) error
-	// Import creates a project in the org for each of rows, all or none, and
-	// returns how many it created. It checks every row first
-	// (ValidateImport), then inserts them in bulk: one COPY on PostgreSQL,
-	// one INSERT ... SELECT over the rows as a JSON array on SQLite. A bad
-	// row, a name that repeats in rows or one already taken in the org is a
-	// *RowError naming the row (from 1) and wrapping ErrInvalid or
-	// ErrConflict; an unknown org is ErrNotFound. Called on a transaction's
-	// Store it joins that transaction (the service records the import's
-	// audit event there), which stays usable after a failed Import; otherwise
-	// it runs in a transaction of its own.
-	Import(ctx context.Context, orgID uuid.UUID, rows []NewProject) (int64, error)
-}
-
 // APIKeys stores API keys.
 type APIKeys interface {
 	Create(ctx context.Context, orgID uuid.UUID, in NewAPIKey) (APIKey, error)

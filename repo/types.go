@@ -121,28 +121,6 @@ type Grant struct {
 	UserStatus  UserStatus
 }
 
-// Project is the org's business resource.
-type Project struct {
-	ID          uuid.UUID
-	OrgID       uuid.UUID
-	Name        string // unique in the org
-	Description string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-}
-
-// NewProject is the input of Projects.Create.
-type NewProject struct {
-	Name        string
-	Description string
-}
-
-// ProjectUpdate is the input of Projects.Update; nil fields are left unchanged.
-type ProjectUpdate struct {
-	Name        *string
-	Description *string
-}
-
 // APIKey is a credential of one user in one org. Only the SHA-256 of its secret
 // is stored; the secret itself is shown once, when the key is made.
 type APIKey struct {

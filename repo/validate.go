@@ -169,27 +169,6 @@ func ValidateNewRole(in NewRole) error {
 	return firstErr(ValidateRoleName(in.Name), ValidatePermissionForm(in.Permissions))
 }
 
-// ValidateNewProject checks the input of Projects.Create.
-func ValidateNewProject(in NewProject) error {
-	return firstErr(
-		ValidateText("name", in.Name, true, MaxNameLen),
-		ValidateText("description", in.Description, false, MaxDescriptionLen),
-	)
-}
-
-// ValidateProjectUpdate checks the input of Projects.Update.
-func ValidateProjectUpdate(in ProjectUpdate) error {
-	if in.Name != nil {
-		if err := ValidateText("name", *in.Name, true, MaxNameLen); err != nil {
-			return err
-		}
-	}
-	if in.Description != nil {
-		return ValidateText("description", *in.Description, false, MaxDescriptionLen)
-	}
-	return nil
-}
-
 // ValidateNewAPIKey checks the input of APIKeys.Create.
 func ValidateNewAPIKey(in NewAPIKey) error {
 	if len(in.SecretHash) != 32 {

@@ -99,6 +99,11 @@ func TestTraceOfACreateProjectRequest(t *testing.T) {
 			}
 			wantAttrs(t, root, "http.route=/v1/orgs/{org}/projects", "http.response.status_code=201", "strata.org=acme", "http.request.method=POST")
 			for _, s := range tree.all {
+				// The sealer traces each batch as a root of its own (audit.Seal,
+				// trace.WithNewRoot), on its own schedule: it may land here.
+				if s.Name == "audit.Seal" && !s.Parent.IsValid() {
+					continue
+				}
 				if s.SpanContext.TraceID() != root.SpanContext.TraceID() {
 					t.Errorf("span %q is in another trace", s.Name)
 				}

@@ -64,17 +64,19 @@ func (q *Queries) CreateOrg(ctx context.Context, arg CreateOrgParams) (Org, erro
 }
 
 const deleteOrg = `-- name: DeleteOrg :execrows
-UPDATE orgs SET deleted_at = $1::timestamptz, updated_at = $1::timestamptz
-WHERE id = $2 AND deleted_at IS NULL
+UPDATE orgs SET deleted_at = $1, updated_at = $2
+WHERE id = $3 AND deleted_at IS NULL
 `
 
 type DeleteOrgParams struct {
-	DeletedAt time.Time
+	DeletedAt *time.Time
+	UpdatedAt time.Time
 	ID        uuid.UUID
 }
 
+// The adapters pass the same time as deleted_at and updated_at.
 func (q *Queries) DeleteOrg(ctx context.Context, arg DeleteOrgParams) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteOrg, arg.DeletedAt, arg.ID)
+	result, err := q.db.Exec(ctx, deleteOrg, arg.DeletedAt, arg.UpdatedAt, arg.ID)
 	if err != nil {
 		return 0, err
 	}

@@ -65,33 +65,6 @@ func (q *Queries) DeleteProject(ctx context.Context, arg DeleteProjectParams) (i
 	return result.RowsAffected(), nil
 }
 
-const firstTakenProjectName = `-- name: FirstTakenProjectName :one
-SELECT t.n::bigint AS n, t.name::text AS name
-FROM unnest($1::text[]) WITH ORDINALITY AS t (name, n)
-WHERE EXISTS (SELECT 1 FROM projects p WHERE p.org_id = $2 AND p.name = t.name)
-ORDER BY t.n
-LIMIT 1
-`
-
-type FirstTakenProjectNameParams struct {
-	Names []string
-	OrgID uuid.UUID
-}
-
-type FirstTakenProjectNameRow struct {
-	N    int64
-	Name string
-}
-
-// The first of names, in order, that a project of the org already has, and
-// its position from 1: which row of a failed import conflicts.
-func (q *Queries) FirstTakenProjectName(ctx context.Context, arg FirstTakenProjectNameParams) (FirstTakenProjectNameRow, error) {
-	row := q.db.QueryRow(ctx, firstTakenProjectName, arg.Names, arg.OrgID)
-	var i FirstTakenProjectNameRow
-	err := row.Scan(&i.N, &i.Name)
-	return i, err
-}
-
 const getProject = `-- name: GetProject :one
 SELECT id, org_id, name, description, created_at, updated_at FROM projects WHERE org_id = $1 AND id = $2
 `
@@ -113,15 +86,6 @@ func (q *Queries) GetProject(ctx context.Context, arg GetProjectParams) (Project
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-type ImportProjectsParams struct {
-	ID          uuid.UUID
-	OrgID       uuid.UUID
-	Name        string
-	Description string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
 }
 
 const listProjects = `-- name: ListProjects :many

@@ -64,34 +64,6 @@ func (q *Queries) DeleteProject(ctx context.Context, arg DeleteProjectParams) (i
 	return result.RowsAffected()
 }
 
-const firstTakenProjectName = `-- name: FirstTakenProjectName :one
-SELECT CAST(t.key AS INTEGER) + 1 AS n, CAST(t.value AS TEXT) AS name
-FROM json_each(?1) AS t
-WHERE EXISTS (SELECT 1 FROM projects p WHERE p.org_id = ?2 AND p.name = t.value)
-ORDER BY t.key
-LIMIT 1
-`
-
-type FirstTakenProjectNameParams struct {
-	Names interface{}
-	OrgID uuid.UUID
-}
-
-type FirstTakenProjectNameRow struct {
-	N    int64
-	Name string
-}
-
-// The first of names (a JSON array of strings), in order, that a project of
-// the org already has, and its position from 1: which row of a failed
-// import conflicts.
-func (q *Queries) FirstTakenProjectName(ctx context.Context, arg FirstTakenProjectNameParams) (FirstTakenProjectNameRow, error) {
-	row := q.queryRow(ctx, q.firstTakenProjectNameStmt, firstTakenProjectName, arg.Names, arg.OrgID)
-	var i FirstTakenProjectNameRow
-	err := row.Scan(&i.N, &i.Name)
-	return i, err
-}
-
 const getProject = `-- name: GetProject :one
 SELECT id, org_id, name, description, created_at, updated_at FROM projects WHERE org_id = ?1 AND id = ?2
 `
@@ -113,25 +85,6 @@ func (q *Queries) GetProject(ctx context.Context, arg GetProjectParams) (Project
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const importProjects = `-- name: ImportProjects :exec
-INSERT INTO projects (id, org_id, name, description, created_at, updated_at)
-SELECT r.value ->> 0, ?1, r.value ->> 1, r.value ->> 2, ?2, ?2
-FROM json_each(?3) AS r
-`
-
-type ImportProjectsParams struct {
-	OrgID     uuid.UUID
-	CreatedAt string
-	Rows      interface{}
-}
-
-// Bulk insert for Projects.Import: rows is a JSON array of
-// [id, name, description] arrays, inserted in order by one statement.
-func (q *Queries) ImportProjects(ctx context.Context, arg ImportProjectsParams) error {
-	_, err := q.exec(ctx, q.importProjectsStmt, importProjects, arg.OrgID, arg.CreatedAt, arg.Rows)
-	return err
 }
 
 const listProjects = `-- name: ListProjects :many

@@ -51,7 +51,7 @@ func (q *Queries) CreateRole(ctx context.Context, arg CreateRoleParams) (Role, e
 }
 
 const deleteRole = `-- name: DeleteRole :execrows
-DELETE FROM roles WHERE org_id = ?1 AND id = ?2 AND builtin = 0
+DELETE FROM roles WHERE org_id = ?1 AND id = ?2 AND NOT builtin
 `
 
 type DeleteRoleParams struct {
@@ -161,7 +161,7 @@ func (q *Queries) ListRoles(ctx context.Context, arg ListRolesParams) ([]Role, e
 
 const updateRolePermissions = `-- name: UpdateRolePermissions :one
 UPDATE roles SET permissions = ?1, updated_at = ?2
-WHERE org_id = ?3 AND id = ?4 AND builtin = 0
+WHERE org_id = ?3 AND id = ?4 AND NOT builtin
 RETURNING id, org_id, name, builtin, permissions, created_at, updated_at
 `
 

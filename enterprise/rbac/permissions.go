@@ -10,19 +10,16 @@ import (
 // hold a wildcard: "*" (everything) or "resource.*" (every verb of a known
 // resource, e.g. "projects.*").
 const (
-	OrgRead        = "org.read"        // see the org's settings
-	OrgUpdate      = "org.update"      // rename the org, change its region
-	OrgDelete      = "org.delete"      // delete the org
-	MembersRead    = "members.read"    // list members; ask access checks about them
-	MembersManage  = "members.manage"  // add and remove members
-	RolesRead      = "roles.read"      // list roles, their permissions and role bindings
-	RolesManage    = "roles.manage"    // create, edit and delete custom roles; bind and unbind roles
-	ProjectsRead   = "projects.read"   // see a project (project-scoped)
-	ProjectsCreate = "projects.create" // create a project in the org
-	ProjectsUpdate = "projects.update" // change a project (project-scoped)
-	ProjectsDelete = "projects.delete" // delete a project (project-scoped)
-	APIKeysManage  = "apikeys.manage"  // create, list and revoke API keys
-	AuditRead      = "audit.read"      // read, verify and export the audit trail
+	OrgRead       = "org.read"       // see the org's settings
+	OrgUpdate     = "org.update"     // rename the org, change its region
+	OrgDelete     = "org.delete"     // delete the org
+	MembersRead   = "members.read"   // list members; ask access checks about them
+	MembersManage = "members.manage" // add and remove members
+	RolesRead     = "roles.read"     // list roles, their permissions and role bindings
+	RolesManage   = "roles.manage"   // create, edit and delete custom roles; bind and unbind roles
+	// Projects' permissions are declared in projects.go.
+	APIKeysManage = "apikeys.manage" // create, list and revoke API keys
+	AuditRead     = "audit.read"     // read, verify and export the audit trail
 )
 
 // Wildcard is the permission that matches every permission.
@@ -53,7 +50,7 @@ var index = make(map[string]int, numPerms)
 var expansion = make(map[string][]int, 2*numPerms)
 
 func init() {
-	for _, p := range []string{ProjectsRead, ProjectsUpdate, ProjectsDelete} {
+	for _, p := range projectScopedPermissions {
 		projectScoped[indexOf(p)] = true
 	}
 	for i, p := range known {

@@ -188,50 +188,6 @@ func (s *server) createRoleBinding(w http.ResponseWriter, r *http.Request, p ser
 	return s.reply(w, r, http.StatusCreated, toRoleBinding(b), err)
 }
 
-// Projects.
-
-type projectInput struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-}
-
-// projectPatch leaves a field absent (or null) unchanged.
-type projectPatch struct {
-	Name        *string `json:"name"`
-	Description *string `json:"description"`
-}
-
-func (s *server) createProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	in, err := decode[projectInput](s, w, r)
-	if err != nil {
-		return err
-	}
-	pr, err := s.svc.CreateProject(r.Context(), p, org(r), repo.NewProject{Name: in.Name, Description: in.Description})
-	return s.reply(w, r, http.StatusCreated, toProject(pr), err)
-}
-
-func (s *server) getProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	pr, err := s.svc.GetProject(r.Context(), p, org(r), id)
-	return s.reply(w, r, http.StatusOK, toProject(pr), err)
-}
-
-func (s *server) updateProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	in, err := decode[projectPatch](s, w, r)
-	if err != nil {
-		return err
-	}
-	pr, err := s.svc.UpdateProject(r.Context(), p, org(r), id, repo.ProjectUpdate{Name: in.Name, Description: in.Description})
-	return s.reply(w, r, http.StatusOK, toProject(pr), err)
-}
-
 // API keys.
 
 type apiKeyInput struct {

@@ -21,6 +21,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,7 +122,7 @@ type route struct {
 // routes lists every route the API serves. The OpenAPI document must list
 // the same ones (TestOpenAPIMatchesRoutes).
 func (s *server) routes() []route {
-	return []route{
+	return slices.Concat([]route{
 		{"GET /healthz", http.HandlerFunc(s.healthz)},
 		{"GET /readyz", http.HandlerFunc(s.readyz)},
 		{"GET /metrics", metricsHandler(s.gather)},
@@ -142,13 +143,7 @@ func (s *server) routes() []route {
 		{"GET /v1/orgs/{org}/role-bindings", s.v1(listOf(s, toRoleBinding, Service.ListRoleBindings))},
 		{"POST /v1/orgs/{org}/role-bindings", s.v1(s.createRoleBinding)},
 		{"DELETE /v1/orgs/{org}/role-bindings/{id}", s.v1(s.deleteByID("id", Service.DeleteRoleBinding))},
-
-		{"GET /v1/orgs/{org}/projects", s.v1(listOf(s, toProject, Service.ListProjects))},
-		{"POST /v1/orgs/{org}/projects", s.v1(s.createProject)},
-		{"GET /v1/orgs/{org}/projects/{id}", s.v1(s.getProject)},
-		{"PATCH /v1/orgs/{org}/projects/{id}", s.v1(s.updateProject)},
-		{"DELETE /v1/orgs/{org}/projects/{id}", s.v1(s.deleteByID("id", Service.DeleteProject))},
-
+	}, s.projectRoutes(), []route{
 		{"GET /v1/orgs/{org}/api-keys", s.v1(listOf(s, toAPIKey, Service.ListAPIKeys))},
 		{"POST /v1/orgs/{org}/api-keys", s.v1(s.createAPIKey)},
 		{"DELETE /v1/orgs/{org}/api-keys/{id}", s.v1(s.deleteByID("id", Service.RevokeAPIKey))},
@@ -158,7 +153,7 @@ func (s *server) routes() []route {
 		{"GET /v1/orgs/{org}/audit-events", s.v1(s.listAuditEvents)},
 		{"GET /v1/orgs/{org}/audit-events/verify", s.v1(s.verifyAudit)},
 		{"GET /v1/orgs/{org}/audit-events/export", s.v1(s.exportAudit)},
-	}
+	})
 }
 
 // dispatch serves r through the mux, recording the matched route for the

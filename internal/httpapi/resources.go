@@ -83,18 +83,6 @@ func toRoleBinding(b repo.RoleBinding) roleBindingJSON {
 	return roleBindingJSON{ID: b.ID, UserID: b.UserID, RoleID: b.RoleID, ProjectID: b.ProjectID, CreatedAt: b.CreatedAt.UTC()}
 }
 
-type projectJSON struct {
-	ID          uuid.UUID `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-func toProject(p repo.Project) projectJSON {
-	return projectJSON{ID: p.ID, Name: p.Name, Description: p.Description, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
-}
-
 type apiKeyJSON struct {
 	ID        uuid.UUID  `json:"id"`
 	UserID    uuid.UUID  `json:"user_id"`

@@ -72,7 +72,8 @@ func (r orgs) Update(ctx context.Context, id uuid.UUID, in repo.OrgUpdate) (repo
 }
 
 func (r orgs) Delete(ctx context.Context, id uuid.UUID) error {
-	n, err := r.s.w.DeleteOrg(ctx, pgdb.DeleteOrgParams{DeletedAt: repo.Now(), ID: id})
+	now := repo.Now()
+	n, err := r.s.w.DeleteOrg(ctx, pgdb.DeleteOrgParams{DeletedAt: &now, UpdatedAt: now, ID: id})
 	return affected(n, err, "org")
 }
 

@@ -59,7 +59,7 @@ func (r orgs) Update(ctx context.Context, id uuid.UUID, in repo.OrgUpdate) (repo
 
 func (r orgs) Delete(ctx context.Context, id uuid.UUID) error {
 	now := formatTime(repo.Now())
-	n, err := r.s.write.DeleteOrg(ctx, sqlitedb.DeleteOrgParams{DeletedAt: &now, ID: id})
+	n, err := r.s.write.DeleteOrg(ctx, sqlitedb.DeleteOrgParams{DeletedAt: &now, UpdatedAt: now, ID: id})
 	return deleted(n, err, "org")
 }
 

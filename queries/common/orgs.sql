@@ -31,7 +31,8 @@ WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
 
 -- name: DeleteOrg :execrows
-UPDATE orgs SET deleted_at = @deleted_at::timestamptz, updated_at = @deleted_at::timestamptz
+-- The adapters pass the same time as deleted_at and updated_at.
+UPDATE orgs SET deleted_at = @deleted_at, updated_at = @updated_at
 WHERE id = @id AND deleted_at IS NULL;
 
 -- name: BumpPolicyVersion :one

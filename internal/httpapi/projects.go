@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/service"
+)
+
+// Projects: routes, request bodies, the JSON shape and the handlers.
+
+// projectRoutes are the routes of /v1/orgs/{org}/projects.
+func (s *server) projectRoutes() []route {
+	return []route{
+		{"GET /v1/orgs/{org}/projects", s.v1(listOf(s, toProject, Service.ListProjects))},
+		{"POST /v1/orgs/{org}/projects", s.v1(s.createProject)},
+		{"GET /v1/orgs/{org}/projects/{id}", s.v1(s.getProject)},
+		{"PATCH /v1/orgs/{org}/projects/{id}", s.v1(s.updateProject)},
+		{"DELETE /v1/orgs/{org}/projects/{id}", s.v1(s.deleteByID("id", Service.DeleteProject))},
+	}
+}
+
+type projectJSON struct {
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func toProject(p repo.Project) projectJSON {
+	return projectJSON{ID: p.ID, Name: p.Name, Description: p.Description, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+}
+
+type projectInput struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// projectPatch leaves a field absent (or null) unchanged.
+type projectPatch struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+func (s *server) createProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	in, err := decode[projectInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	pr, err := s.svc.CreateProject(r.Context(), p, org(r), repo.NewProject{Name: in.Name, Description: in.Description})
+	return s.reply(w, r, http.StatusCreated, toProject(pr), err)
+}
+
+func (s *server) getProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	pr, err := s.svc.GetProject(r.Context(), p, org(r), id)
+	return s.reply(w, r, http.StatusOK, toProject(pr), err)
+}
+
+func (s *server) updateProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	in, err := decode[projectPatch](s, w, r)
+	if err != nil {
+		return err
+	}
+	pr, err := s.svc.UpdateProject(r.Context(), p, org(r), id, repo.ProjectUpdate{Name: in.Name, Description: in.Description})
+	return s.reply(w, r, http.StatusOK, toProject(pr), err)
+}
