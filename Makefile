@@ -16,7 +16,7 @@ ifneq ($(wildcard /dev/shm/.),)
 export STRATA_TEST_POSTGRES_TMPDIR ?= /dev/shm
 endif
 
-.PHONY: all run build test generate check vet sqlc-vet lint-api generated-check bench soak fuzz tools postgres pg_auto_failover
+.PHONY: all run build test generate check vet sqlc-vet lint-api generated-check bench soak ha fuzz tools postgres pg_auto_failover
 
 all: check
 
@@ -76,8 +76,13 @@ SOAK ?= 1m
 RAPID_CHECKS ?= 500
 soak: postgres pg_auto_failover
 	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestFormation' ./internal/pgtest/
-	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead|TestHighAvailability' ./cmd/strata/
+	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead' ./cmd/strata/
 	STRATA_SOAK=$(SOAK) RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -count=1 -timeout 60m -v -run 'TestLoad|TestHostileTenants' ./internal/httpapi/
+
+## ha: strata serve on a pg_auto_failover formation under load: switchover,
+## kill -9 of the primary, a keyed retry across the failover (about 4 min)
+ha: postgres pg_auto_failover
+	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 30m -v -run 'TestHighAvailability' ./cmd/strata/
 
 ## fuzz: every fuzz target for $(FUZZTIME) each (CI: a few seconds each)
 FUZZTIME ?= 30s

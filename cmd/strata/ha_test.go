@@ -53,7 +53,7 @@ func (f *failures) window() (int, time.Duration) {
 //     the failover gets one project and one audit event;
 //
 // and nothing is half-written and the audit chain verifies after both.
-// It starts a formation (30 s to 2 min here): make soak runs it.
+// It starts a formation (30 s to 2 min here): make ha runs it.
 func TestHighAvailability(t *testing.T) {
 	if os.Getenv("STRATA_SOAK") == "" {
 		t.Skip("starts a pg_auto_failover formation: run by make soak")
