@@ -157,21 +157,12 @@ func TestHighAvailability(t *testing.T) {
 // another node than lost the primary's role, from its events.
 func promotionAfter(ctx context.Context, t *testing.T, f *pgtest.Formation, crashed time.Time, lost int) time.Duration {
 	t.Helper()
-	states, err := f.States(ctx)
+	at, ok, err := f.Promotion(ctx, crashed, lost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := f.Events(ctx, crashed)
-	if err != nil {
-		t.Fatal(err)
+	if !ok {
+		t.Fatal("no promotion among the monitor's events")
 	}
-	for _, e := range evs {
-		for _, s := range states {
-			if s.Name == e.Node && s.Index != lost && (e.Goal == "wait_primary" || e.Goal == "primary") {
-				return e.Time.Sub(crashed).Round(time.Millisecond)
-			}
-		}
-	}
-	t.Fatalf("no promotion among the monitor's events: %+v", evs)
-	return 0
+	return at.Sub(crashed).Round(time.Millisecond)
 }

@@ -202,9 +202,10 @@ func (f *Formation) newKeeper(name string) (*keeper, error) {
 	return &keeper{name: name, pgdata: filepath.Join(f.root, name), port: port, log: filepath.Join(f.root, name+".log")}, nil
 }
 
-// launch starts k's pg_autoctl process.
-func (f *Formation) launch(k *keeper) error {
-	cmd := exec.Command(f.autoctl, k.args...)
+// command returns a pg_autoctl command of the formation: run as the
+// server account, in the formation's directory, with its own state files.
+func (f *Formation) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, f.autoctl, args...)
 	cmd.Dir = f.root
 	cmd.SysProcAttr = sysProcAttr(f.env.user)
 	cmd.Env = []string{
@@ -213,6 +214,12 @@ func (f *Formation) launch(k *keeper) error {
 		"XDG_DATA_HOME=" + filepath.Join(f.root, "data"),
 		"HOME=" + f.root,
 	}
+	return cmd
+}
+
+// launch starts k's pg_autoctl process.
+func (f *Formation) launch(k *keeper) error {
+	cmd := f.command(context.Background(), k.args...)
 	logFile, err := os.OpenFile(k.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("pgtest: %w", err)
@@ -385,15 +392,7 @@ func (f *Formation) Switchover(ctx context.Context) error {
 
 // autoctlRun runs one pg_autoctl command to completion.
 func (f *Formation) autoctlRun(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, f.autoctl, args...)
-	cmd.Dir = f.root
-	cmd.SysProcAttr = sysProcAttr(f.env.user)
-	cmd.Env = []string{
-		"PATH=" + f.env.binDir + ":/usr/local/bin:/usr/bin:/bin",
-		"XDG_CONFIG_HOME=" + filepath.Join(f.root, "config"),
-		"XDG_DATA_HOME=" + filepath.Join(f.root, "data"),
-		"HOME=" + f.root,
-	}
+	cmd := f.command(ctx, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("pg_autoctl %s: %w\n%s", strings.Join(args, " "), err, out)
@@ -460,6 +459,22 @@ func (f *Formation) Events(ctx context.Context, since time.Time) ([]FormationEve
 		err := r.Scan(&e.Time, &e.Node, &e.Reported, &e.Goal, &e.Description)
 		return e, err
 	})
+}
+
+// Promotion returns when, at or after since, the monitor assigned a node
+// other than lost the primary's role (primary or wait_primary), from its
+// events; ok is false when it has not.
+func (f *Formation) Promotion(ctx context.Context, since time.Time, lost int) (at time.Time, ok bool, err error) {
+	evs, err := f.Events(ctx, since)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, e := range evs {
+		if i := f.index(e.Node); i >= 0 && i != lost && (e.Goal == "wait_primary" || e.Goal == "primary") {
+			return e.Time, true, nil
+		}
+	}
+	return time.Time{}, false, nil
 }
 
 // Stop stops every keeper (and its PostgreSQL) at once and removes the

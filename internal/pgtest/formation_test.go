@@ -69,19 +69,12 @@ func TestFormation(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := f.Events(ctx, crashed)
+	promoted, ok, err := f.Promotion(ctx, crashed, second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	promoted := time.Time{}
-	for _, e := range evs {
-		if e.Node == f.nodes[first].name && (e.Goal == "wait_primary" || e.Goal == "primary") {
-			promoted = e.Time
-			break
-		}
-	}
-	if promoted.IsZero() {
-		t.Fatalf("no promotion event after the crash: %+v", evs)
+	if !ok {
+		t.Fatal("no promotion event after the crash")
 	}
 	t.Logf("crash to promotion assigned (monitor events): %v", promoted.Sub(crashed).Round(time.Millisecond))
 	if err := f.Restart(second); err != nil {
