@@ -296,7 +296,6 @@ func TestIdempotencyResultSealed(t *testing.T) {
 // storedResults reads the result column of every idempotency record.
 func storedResults(t *testing.T, db repo.DB) [][]byte {
 	t.Helper()
-	var out [][]byte
 	const q = "SELECT result FROM idempotency_keys"
 	switch db := db.(type) {
 	case *sqliterepo.DB:
@@ -305,28 +304,37 @@ func storedResults(t *testing.T, db repo.DB) [][]byte {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var b []byte
-			if err := rows.Scan(&b); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, b)
-		}
+		return scanBytes(t, rows)
 	case *pgrepo.DB:
 		rows, err := db.Pool().Query(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var b []byte
-			if err := rows.Scan(&b); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, b)
-		}
+		return scanBytes(t, rows)
 	default:
 		t.Fatalf("storedResults: %T", db)
+		return nil
+	}
+}
+
+// scanBytes reads a one-column result of either driver's rows.
+func scanBytes(t *testing.T, rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
