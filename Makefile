@@ -70,17 +70,19 @@ bench: postgres
 	set -o pipefail; STRATA_LOADTEST=1 STRATA_LOADTEST_OUT=$(CURDIR)/loadtest.out $(GO) test -count=1 -timeout 30m -v -run 'TestImportThroughput|TestHTTPLoad|TestHotOrgHTTP|TestAuditMemory' ./internal/loadtest | tee -a $(BENCHLOG)
 	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h -A4 '^tracing ' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true; grep -h 'audited/unaudited' $(BENCHLOG) || true; grep -h 'long/short' $(BENCHLOG) || true; cat $(CURDIR)/loadtest.out 2>/dev/null || true
 
-## soak: the fault tests (kill -9 under load, connection loss, replica loss), each
-## repeating its fault for $(SOAK); CI runs a short one
+## soak: the fault tests (kill -9 under load, connection loss, replica loss,
+## switchover and failover on pg_auto_failover), each repeating its fault for
+## $(SOAK); CI runs a short one
 SOAK ?= 1m
 RAPID_CHECKS ?= 500
 soak: postgres pg_auto_failover
 	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestFormation' ./internal/pgtest/
-	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead' ./cmd/strata/
+	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run 'TestCrashLosesNoAcknowledgedWrite|TestPostgresConnectionLossFailsFastAndRecovers|TestReplicaLossAndLagFailNoRead|TestHighAvailability' ./cmd/strata/
 	STRATA_SOAK=$(SOAK) RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -count=1 -timeout 60m -v -run 'TestLoad|TestHostileTenants' ./internal/httpapi/
 
-## ha: strata serve on a pg_auto_failover formation under load: switchover,
-## kill -9 of the primary, a keyed retry across the failover (about 4 min)
+## ha: the soak's pg_auto_failover test alone: strata serve under load through
+## a switchover, a kill -9 of the primary, a keyed retry across the failover
+## (about 4 min)
 ha: postgres pg_auto_failover
 	STRATA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 30m -v -run 'TestHighAvailability' ./cmd/strata/
 

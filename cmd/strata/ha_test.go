@@ -44,8 +44,10 @@ func (f *failures) window() (int, time.Duration) {
 // (a monitor, a primary and a synchronous secondary, on this machine) with
 // the multi-host URL, while 4 clients create projects:
 //
-//   - a planned switchover (pg_autoctl perform switchover) fails no
-//     request: requests wait for the new primary (--primary-wait);
+//   - a planned switchover (what pg_autoctl perform switchover does) fails
+//     no request: requests wait for the new primary (--primary-wait), and
+//     a write whose COMMIT was in flight when the old primary shut down is
+//     found committed or run again, by its audit event;
 //   - a kill -9 of the primary's node (its keeper and PostgreSQL, as a lost
 //     machine) loses no acknowledged write; the client-visible error count
 //     and window are logged next to the monitor's promotion time;
@@ -53,7 +55,8 @@ func (f *failures) window() (int, time.Duration) {
 //     the failover gets one project and one audit event;
 //
 // and nothing is half-written and the audit chain verifies after both.
-// It starts a formation (30 s to 2 min here): make ha runs it.
+// It starts a formation (30 s to 2 min here): make soak runs it (and make
+// ha, alone).
 func TestHighAvailability(t *testing.T) {
 	if os.Getenv("STRATA_SOAK") == "" {
 		t.Skip("starts a pg_auto_failover formation: run by make soak")

@@ -12,6 +12,34 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditEventSealed = `-- name: AuditEventSealed :one
+SELECT CAST(EXISTS (
+    SELECT 1 FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE h.org_id = $1 AND e.seq >= $2 AND e.seq <= $3 AND e.id = $4
+) AS boolean) AS sealed
+`
+
+type AuditEventSealedParams struct {
+	OrgID uuid.UUID
+	Lo    int64
+	Hi    int64
+	ID    uuid.UUID
+}
+
+// Whether the org's event id is in its chain, between seq lo and hi (from
+// AuditTimeSpan around the event's time).
+func (q *Queries) AuditEventSealed(ctx context.Context, arg AuditEventSealedParams) (bool, error) {
+	row := q.db.QueryRow(ctx, auditEventSealed,
+		arg.OrgID,
+		arg.Lo,
+		arg.Hi,
+		arg.ID,
+	)
+	var sealed bool
+	err := row.Scan(&sealed)
+	return sealed, err
+}
+
 const insertPendingAuditEvent = `-- name: InsertPendingAuditEvent :exec
 INSERT INTO audit_pending (org_id, id, occurred_at, format, actor_type, outcome, actor_id, target_id,
     api_key_id, action, target_type, metadata, remote_addr, request_id)
@@ -163,6 +191,36 @@ func (q *Queries) LockAuditHeadsToSeal(ctx context.Context, lim int32) ([]LockAu
 		return nil, err
 	}
 	return items, nil
+}
+
+const probePendingAuditEvent = `-- name: ProbePendingAuditEvent :one
+WITH probe AS (
+    INSERT INTO audit_pending (org_id, id, occurred_at, format, actor_type, outcome, actor_id, target_id,
+        api_key_id, action, target_type, metadata, remote_addr, request_id)
+    VALUES ($1, $2, now(), 2, 3, 1, '', '', '', 'probe', '', '', '', '')
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT CAST(NOT EXISTS (SELECT 1 FROM probe) AS boolean) AS queued
+`
+
+type ProbePendingAuditEventParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+// Whether the org's event id is in the queue, committed, for a transaction
+// whose COMMIT went unanswered (see pgrepo's outcome.go). It inserts a
+// placeholder under the event's key, which the caller rolls back: the
+// insert waits for a transaction that queued the event and has not ended
+// yet, so the answer is final. A placeholder that went in means the event
+// is not queued: it was never committed, or it is sealed already
+// (AuditEventSealed).
+func (q *Queries) ProbePendingAuditEvent(ctx context.Context, arg ProbePendingAuditEventParams) (bool, error) {
+	row := q.db.QueryRow(ctx, probePendingAuditEvent, arg.OrgID, arg.ID)
+	var queued bool
+	err := row.Scan(&queued)
+	return queued, err
 }
 
 const sealAuditEvents = `-- name: SealAuditEvents :exec

@@ -384,20 +384,32 @@ func (f *Formation) Primary(ctx context.Context) (int, error) {
 	return -1, nil
 }
 
-// Switchover runs `pg_autoctl perform switchover`, which returns once the
-// secondary has been promoted and the old primary is a secondary again.
+// Switchover performs a planned switchover as `pg_autoctl perform
+// switchover` does, with the monitor's pgautofailover.perform_failover,
+// and returns once another node is primary and the formation is stable
+// again. It waits until ctx ends, not pg_autoctl's fixed 60 s, which a
+// loaded test machine exceeded.
 func (f *Formation) Switchover(ctx context.Context) error {
-	return f.autoctlRun(ctx, "perform", "switchover", "--pgdata", f.monitor.pgdata, "--formation", "default")
-}
-
-// autoctlRun runs one pg_autoctl command to completion.
-func (f *Formation) autoctlRun(ctx context.Context, args ...string) error {
-	cmd := f.command(ctx, args...)
-	out, err := cmd.CombinedOutput()
+	before, err := f.Primary(ctx)
 	if err != nil {
-		return fmt.Errorf("pg_autoctl %s: %w\n%s", strings.Join(args, " "), err, out)
+		return err
 	}
-	return nil
+	conn, err := pgx.Connect(ctx, f.MonitorURL())
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "SELECT pgautofailover.perform_failover('default', 0)")
+	conn.Close(ctx)
+	if err != nil {
+		return fmt.Errorf("pgtest: switchover: %w", err)
+	}
+	if err := f.poll(ctx, "a new primary", func(ctx context.Context) (bool, error) {
+		p, err := f.Primary(ctx)
+		return err == nil && p >= 0 && p != before, nil
+	}); err != nil {
+		return err
+	}
+	return f.WaitStable(ctx)
 }
 
 // Crash kills node i as a lost machine dies: its keeper, its PostgreSQL

@@ -17,13 +17,15 @@ import (
 type Proxy struct {
 	ln net.Listener
 
-	mu      sync.Mutex
-	target  string
-	delay   time.Duration
-	cut     []byte // see CutAfter
-	cutDone chan struct{}
-	conns   map[net.Conn]struct{}
-	closed  bool
+	mu       sync.Mutex
+	target   string
+	delay    time.Duration
+	cut      []byte // see CutAfter and CutBefore
+	cutDone  chan struct{}
+	drop     bool // CutBefore: the chunk holding cut is not forwarded
+	noCancel bool // see LoseCancelRequests
+	conns    map[net.Conn]struct{}
+	closed   bool
 }
 
 // NewProxy starts a proxy, closed when the test ends.
@@ -81,9 +83,35 @@ func (p *Proxy) SetDelay(d time.Duration) {
 // COMMIT whose outcome the client cannot know, say). The returned channel
 // is closed once it happened.
 func (p *Proxy) CutAfter(pattern []byte) <-chan struct{} {
+	return p.arm(pattern, false)
+}
+
+// CutBefore arms a one-shot fault like CutAfter's, but the chunk that
+// holds pattern is lost on the way: the connection is closed both ways
+// instead, and the server never sees it (a COMMIT lost before it arrived:
+// the client cannot tell it from one whose answer was lost).
+func (p *Proxy) CutBefore(pattern []byte) <-chan struct{} {
+	return p.arm(pattern, true)
+}
+
+// LoseCancelRequests makes the proxy close, unforwarded, the connections
+// that bring a cancel request, as a load balancer that sends them to
+// another server does: a backend whose client left is not interrupted by
+// the driver's cancel request.
+func (p *Proxy) LoseCancelRequests() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut, p.cutDone = pattern, make(chan struct{})
+	p.noCancel = true
+}
+
+// cancelRequest is how a CancelRequest message starts: its length (16)
+// and code (80877102).
+var cancelRequest = []byte{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e}
+
+func (p *Proxy) arm(pattern []byte, drop bool) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut, p.cutDone, p.drop = pattern, make(chan struct{}), drop
 	return p.cutDone
 }
 
@@ -131,30 +159,45 @@ func (p *Proxy) track(cs ...net.Conn) bool {
 
 // pipe copies src to dst until either ends; client, when set, is the
 // client's connection of a client-to-server pipe (src), which CutAfter
-// closes.
+// closes and CutBefore cuts off.
 func (p *Proxy) pipe(dst, src, client net.Conn) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
-	for {
+	for first := true; ; first = false {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
+			if first && client != nil && p.noCancel && bytes.HasPrefix(buf[:n], cancelRequest) {
+				p.mu.Unlock()
+				return
+			}
 			d := p.delay
 			var cut chan struct{}
+			drop := false
 			if client != nil && p.cut != nil && bytes.Contains(buf[:n], p.cut) {
-				cut, p.cut = p.cutDone, nil
+				cut, drop, p.cut = p.cutDone, p.drop, nil
 			}
 			p.mu.Unlock()
+			if drop {
+				src.Close()
+				dst.Close()
+				close(cut)
+				return
+			}
 			if d > 0 {
 				time.Sleep(d) // injected latency, not a wait for a condition
+			}
+			if cut != nil {
+				// The client hears nothing more, not even an answer that
+				// would come back before a close after the write.
+				client.Close()
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
 			if cut != nil {
-				client.Close() // the server got it; the client hears nothing
-				close(cut)
+				close(cut) // the server got it
 			}
 		}
 		if err != nil {

@@ -54,3 +54,28 @@ INSERT INTO audit_events (seq, occurred_at, id, chain, format, actor_type, outco
 SELECT s.seq, m.occurred_at, m.id, s.chain, m.format, m.actor_type, m.outcome, m.actor_id,
     m.target_id, m.api_key_id, s.hash, m.action, m.target_type, m.metadata, m.remote_addr, m.request_id
 FROM moved m JOIN s ON s.org_id = m.org_id AND s.id = m.id;
+
+-- name: ProbePendingAuditEvent :one
+-- Whether the org's event id is in the queue, committed, for a transaction
+-- whose COMMIT went unanswered (see pgrepo's outcome.go). It inserts a
+-- placeholder under the event's key, which the caller rolls back: the
+-- insert waits for a transaction that queued the event and has not ended
+-- yet, so the answer is final. A placeholder that went in means the event
+-- is not queued: it was never committed, or it is sealed already
+-- (AuditEventSealed).
+WITH probe AS (
+    INSERT INTO audit_pending (org_id, id, occurred_at, format, actor_type, outcome, actor_id, target_id,
+        api_key_id, action, target_type, metadata, remote_addr, request_id)
+    VALUES (@org_id, @id, now(), 2, 3, 1, '', '', '', 'probe', '', '', '', '')
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT CAST(NOT EXISTS (SELECT 1 FROM probe) AS boolean) AS queued;
+
+-- name: AuditEventSealed :one
+-- Whether the org's event id is in its chain, between seq lo and hi (from
+-- AuditTimeSpan around the event's time).
+SELECT CAST(EXISTS (
+    SELECT 1 FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
+    WHERE h.org_id = @org_id AND e.seq >= @lo AND e.seq <= @hi AND e.id = @id
+) AS boolean) AS sealed;

@@ -44,6 +44,9 @@ func (r auditEvents) Append(ctx context.Context, ev repo.AuditEvent, _ repo.Seal
 			return mapErr(err, "audit event")
 		}
 		tx.tx.queued = true
+		if tx.tx.event == nil {
+			tx.tx.event = &queuedEvent{org: ev.OrgID, id: ev.ID, at: ev.OccurredAt}
+		}
 		return nil
 	})
 	if err != nil {

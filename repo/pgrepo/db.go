@@ -287,8 +287,25 @@ func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 	}
 	w := primaryWaiting{}
 	for {
-		err := s.retry.Do(ctx, func() error { return s.runTx(ctx, s.pool, fn) })
+		var err error
+		if w.unknown != nil {
+			committed, rerr := s.resolve(ctx, w.unknown.tx.event)
+			switch {
+			case rerr == nil && committed:
+				s.committed(ctx, w.unknown.tx)
+				return nil
+			case rerr == nil: // it did not commit: run it again
+				w.unknown, w.unknownErr = nil, nil
+				continue
+			}
+			err = rerr
+		} else {
+			err = s.retry.Do(ctx, func() error { return s.runTx(ctx, s.pool, fn) })
+		}
 		if !s.waitPrimary(ctx, err, &w) {
+			if w.unknown != nil {
+				return w.unknownErr
+			}
 			return err
 		}
 	}
@@ -314,6 +331,14 @@ func (s *Store) runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx repo.S
 	if err := tx.commit(ctx); err != nil {
 		return commitError(err, tx)
 	}
+	s.committed(ctx, tx)
+	return nil
+}
+
+// committed does what follows the commit of tx: the Store remembers the
+// chains it found, the sealer wakes for the events it queued, and the
+// cluster records the consistency token of the write.
+func (s *Store) committed(ctx context.Context, tx *txConn) {
 	for _, org := range tx.chains {
 		s.chains.Store(org, struct{}{})
 	}
@@ -326,7 +351,6 @@ func (s *Store) runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx repo.S
 	if s.cluster != nil {
 		s.cluster.RecordToken(ctx)
 	}
-	return nil
 }
 
 // inTx runs fn in a transaction for an operation that needs several

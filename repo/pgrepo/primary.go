@@ -16,13 +16,21 @@ import (
 // pgscale.PrimaryLost: unreachable, shutting down, in recovery, or a
 // demoted primary answering 25006 through a proxy) did not commit, unless
 // its COMMIT had been sent: InTx then waits for a writable primary (the
-// Store's pgscale.PrimaryWait) and runs it again. A transaction whose
-// COMMIT was sent and not answered may have committed: running it again
-// could apply it twice, so InTx fails with ErrUnavailable, wrapping
-// errOutcomeUnknown, unless the transaction claimed an idempotency key:
-// its second run then finds the first run's record if that committed
-// (the claim waits for, or refuses, a first run still in progress), and
-// the caller gets the stored result.
+// Store's pgscale.PrimaryWait) and runs it again.
+//
+// A transaction whose COMMIT was sent and not answered (the connection
+// broke, or the server shut down while the commit waited for a synchronous
+// standby, as a switchover does) may have committed. Running it again could
+// apply it twice, so InTx finds out first, on the writable primary, when
+// the transaction recorded an audit event, as every mutation of the
+// service does: the event is committed if and only if the transaction is
+// (see outcome.go). InTx then reports success, or runs the transaction
+// again. A transaction without an event that claimed an idempotency key is
+// run again: its second run finds the first run's record if that committed
+// (the claim waits for, or refuses, a first run still in progress), and the
+// caller gets the stored result. Any other fails with ErrUnavailable,
+// wrapping errOutcomeUnknown, as it does when no primary appears within the
+// wait to answer the question.
 
 // errOutcomeUnknown is wrapped by the error of a transaction whose COMMIT
 // was sent but not answered.
@@ -30,8 +38,8 @@ var errOutcomeUnknown = errors.New("the transaction's commit was sent but not an
 
 // outcomeUnknown is the cause of such an error.
 type outcomeUnknown struct {
-	err     error // the driver's error
-	claimed bool  // the transaction claimed an idempotency key
+	err error   // the driver's error
+	tx  *txConn // the transaction, its connection released
 }
 
 func (e *outcomeUnknown) Error() string { return errOutcomeUnknown.Error() + ": " + e.err.Error() }
@@ -57,7 +65,7 @@ func commitError(err error, tx *txConn) error {
 	if errors.As(err, &pgErr) && severity(pgErr) == "ERROR" || errors.Is(err, errCommitRolledBack) {
 		return mapErr(err, "transaction")
 	}
-	return &repo.Error{Kind: repo.ErrUnavailable, Err: &outcomeUnknown{err: err, claimed: len(tx.claims) > 0},
+	return &repo.Error{Kind: repo.ErrUnavailable, Err: &outcomeUnknown{err: err, tx: tx},
 		Message: "database unavailable while committing: the change may or may not have been applied (send an Idempotency-Key to retry safely)"}
 }
 
@@ -67,14 +75,20 @@ type primaryWaiting struct {
 	// orphan: a run whose COMMIT went unanswered claimed an idempotency
 	// key, and may still be at work on the server, holding the key.
 	orphan bool
+	// unknown is a run whose COMMIT went unanswered and recorded an audit
+	// event, while InTx finds out whether it committed; unknownErr is the
+	// error it failed with, InTx's should no primary answer.
+	unknown    *outcomeUnknown
+	unknownErr error
 }
 
 // orphanPoll is how often a run waits for an orphaned run to end.
 const orphanPoll = 20 * time.Millisecond
 
 // waitPrimary reports whether a transaction that failed with err should run
-// again: the primary could not serve it and it did not commit (or claimed
-// an idempotency key), and a writable primary appeared within the wait; or
+// again, or have its outcome resolved: the primary could not serve it and it
+// did not commit (or recorded an audit event, or claimed an idempotency
+// key), and a writable primary appeared within the wait; or
 // the key is still held by an orphaned run of the same transaction, which
 // is about to end. It drops the pool's connections first when the primary
 // answered 25006: they reach a server that takes no writes any more.
@@ -98,10 +112,14 @@ func (s *Store) waitPrimary(ctx context.Context, err error, w *primaryWaiting) b
 	}
 	var unknown *outcomeUnknown
 	if errors.As(err, &unknown) {
-		if !unknown.claimed {
+		switch {
+		case unknown.tx.event != nil:
+			w.unknown, w.unknownErr = unknown, err
+		case len(unknown.tx.claims) > 0:
+			w.orphan = true
+		default:
 			return false
 		}
-		w.orphan = true
 	}
 	if pgscale.IsReadOnly(err) {
 		s.pool.Reset()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/internal/pgtest"
+	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/internal/testdb"
 	"github.com/strata-go/strata/repo"
 	"github.com/strata-go/strata/repo/pgrepo"
@@ -108,15 +109,51 @@ func TestTransactionWaitsForThePrimary(t *testing.T) {
 	})
 }
 
+// createAudited is createIn with its audit event, as the service's
+// mutations are.
+func createAudited(ctx context.Context, tx repo.Store, org uuid.UUID) error {
+	if err := createIn(ctx, tx, org); err != nil {
+		return err
+	}
+	_, err := tx.AuditEvents().Append(ctx, repo.AuditEvent{OrgID: org, ActorType: repo.ActorSystem, ActorID: "strata",
+		Action: "project.create", TargetType: "project", Outcome: repo.OutcomeSuccess}, nil)
+	return err
+}
+
+// zeroHash seals events in tests that do not verify chains.
+func zeroHash(*repo.AuditEvent) []byte { return make([]byte, 32) }
+
+// countEvents seals what is pending and returns how many audit events org
+// has.
+func countEvents(t *testing.T, db repo.DB, org uuid.UUID) int {
+	t.Helper()
+	if _, err := db.AuditEvents().SealPending(context.Background(), zeroHash); err != nil {
+		t.Fatal(err)
+	}
+	page, err := db.AuditEvents().List(context.Background(), org, repo.AuditFilter{}, repo.PageRequest{Limit: repo.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(page.Items)
+}
+
 // TestCommitOutcomeUnknown loses the answer to a COMMIT that the server
-// ran. The transaction is not run again (that would apply it twice) and
-// fails with ErrUnavailable, unless it claimed an idempotency key: then
-// its second run finds the first run's record, and does nothing more.
+// ran. A transaction that recorded an audit event (as every mutation of the
+// service does) is found to have committed, and succeeds; one that did not
+// is not run again (that would apply it twice) and fails with
+// ErrUnavailable, unless it claimed an idempotency key: then its second run
+// finds the first run's record, and does nothing more. A COMMIT lost before
+// it reached the server looks the same to the client: the audited
+// transaction is found not to have committed, and runs again.
 func TestCommitOutcomeUnknown(t *testing.T) {
 	ctx := context.Background()
 	// The exec mode sends each statement's text every time, so that the
 	// proxy sees the COMMIT.
-	rawURL, proxy, _ := proxied(t, "&default_query_exec_mode=exec")
+	rawURL, proxy, port := proxied(t, "&default_query_exec_mode=exec")
+	// pgx sends a cancel request when a connection breaks, which could
+	// reach the server before the COMMIT does, and make the first run
+	// fail: the tests need it to commit.
+	proxy.LoseCancelRequests()
 	db := openDB(t, rawURL, 15*time.Second)
 	org, err := db.Orgs().Create(ctx, repo.NewOrg{Slug: "acme", Name: "Acme"})
 	if err != nil {
@@ -163,6 +200,87 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	}
 	if n := countProjects(t, db, org.ID); n != 2 {
 		t.Errorf("%d projects, want 2 (one per transaction)", n)
+	}
+
+	// The sealer's statements take arrays, which the exec mode cannot
+	// send: events are counted on a direct connection.
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host, u.RawQuery = fmt.Sprintf("127.0.0.1:%d", port), ""
+	direct := openDB(t, u.String(), 0)
+	for _, c := range []struct {
+		name string
+		cut  func([]byte) <-chan struct{}
+		runs int // the first committed; or it did not, and a second run did
+	}{
+		{"audited, answer lost", proxy.CutAfter, 1},
+		{"audited, commit lost", proxy.CutBefore, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			projects, events := countProjects(t, db, org.ID), countEvents(t, direct, org.ID)
+			runs := 0
+			cut := c.cut([]byte("commit"))
+			err := db.InTx(ctx, func(tx repo.Store) error {
+				runs++
+				return createAudited(ctx, tx, org.ID)
+			})
+			<-cut
+			if err != nil || runs != c.runs {
+				t.Errorf("InTx = %v after %d runs, want success after %d", err, runs, c.runs)
+			}
+			if n := countProjects(t, db, org.ID) - projects; n != 1 {
+				t.Errorf("%d projects more, want 1", n)
+			}
+			if n := countEvents(t, direct, org.ID) - events; n != 1 {
+				t.Errorf("%d audit events more, want 1", n)
+			}
+		})
+	}
+}
+
+// TestEventCommitted checks how InTx tells whether an audited transaction
+// committed: its event is found queued, and sealed; an event never
+// committed is not found, nor one of another org, nor at another time.
+func TestEventCommitted(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, testdb.PostgresURL(t), 15*time.Second)
+	org, err := db.Orgs().Create(ctx, repo.NewOrg{Slug: "acme", Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.Orgs().Create(ctx, repo.NewOrg{Slug: "other", Name: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev repo.AuditEvent
+	if err := db.InTx(ctx, func(tx repo.Store) error {
+		var err error
+		ev, err = tx.AuditEvents().Append(ctx, repo.AuditEvent{OrgID: org.ID, ActorType: repo.ActorSystem, ActorID: "strata",
+			Action: "project.create", TargetType: "project", Outcome: repo.OutcomeSuccess}, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, org, id uuid.UUID, at time.Time, want bool) {
+		t.Helper()
+		got, err := db.EventCommitted(ctx, org, id, at)
+		if err != nil || got != want {
+			t.Errorf("%s: EventCommitted = %v, %v; want %v", when, got, err, want)
+		}
+	}
+	check("queued", org.ID, ev.ID, ev.OccurredAt, true)
+	check("never committed", org.ID, repo.NewID(), ev.OccurredAt, false)
+	check("another org's", other.ID, ev.ID, ev.OccurredAt, false)
+	rep, err := db.AuditEvents().SealPending(ctx, zeroHash)
+	if err != nil || len(rep.Sealed) != 1 {
+		t.Fatalf("SealPending = %+v, %v; want the event sealed", rep, err)
+	}
+	check("sealed", org.ID, ev.ID, ev.OccurredAt, true)
+	check("sealed, at another time", org.ID, ev.ID, ev.OccurredAt.Add(time.Hour), false)
+	if rep, err := db.AuditEvents().SealPending(ctx, zeroHash); err != nil || len(rep.Sealed) != 0 {
+		t.Errorf("SealPending after the checks = %+v, %v; want nothing to seal (the checks leave nothing queued)", rep, err)
 	}
 }
 
@@ -246,5 +364,95 @@ func TestDemotedPrimaryBehindProxy(t *testing.T) {
 			t.Fatalf("the old primary still has %d of the pool's connections", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCommitCutShortInSyncRepWait is what a switchover does to a commit in
+// flight: the primary waits for a synchronous standby (here one that never
+// answers) when the connection is cut, or when the server terminates the
+// backend (a fast shutdown does, with "the transaction has already
+// committed locally"). The transaction committed; InTx finds its event and
+// succeeds without running it again. In the first case the backend is
+// still waiting when InTx asks: the answer waits for it to end.
+func TestCommitCutShortInSyncRepWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := pgtest.NewClusterWith(t, "synchronous_standby_names=nobody")
+	local := c.URL("postgres") + "&synchronous_commit=local" // for what must not wait
+	migrated, err := strata.Open(ctx, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := strata.Migrate(ctx, migrated); err != nil {
+		t.Fatal(err)
+	}
+	org, err := migrated.Orgs().Create(ctx, repo.NewOrg{Slug: "acme", Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrated.Close()
+	admin := openDB(t, local, 0)
+	proxy := pgtest.NewProxy(t)
+	proxy.SetTarget(c.Port())
+	proxy.LoseCancelRequests() // else pgx's cancel request ends the wait when the connection breaks
+	const app = "strata-syncrep-test"
+	// The test clusters commit asynchronously: this client does not.
+	db := openDB(t, proxy.URL("postgres")+"&synchronous_commit=on&application_name="+app, 15*time.Second)
+
+	// waiting returns the backends of db waiting for event: SyncRep for
+	// the standby, transactionid for another transaction to end.
+	waiting := func(event string) []int32 {
+		rows, err := admin.Pool().Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = $2", app, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pids
+	}
+	terminate := func(t *testing.T) {
+		var pids []int32
+		poll.Until(t, "a commit waiting for the standby", func() bool { pids = waiting("SyncRep"); return len(pids) > 0 })
+		for _, pid := range pids {
+			if _, err := admin.Pool().Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, cut := range []struct {
+		name string
+		cut  func(t *testing.T)
+	}{
+		{"connection cut", func(t *testing.T) {
+			poll.Until(t, "a commit waiting for the standby", func() bool { return len(waiting("SyncRep")) > 0 })
+			proxy.Interrupt()
+			proxy.SetTarget(c.Port())
+			poll.Until(t, "InTx's question waiting for the cut transaction", func() bool {
+				return len(waiting("transactionid")) > 0
+			})
+			terminate(t)
+		}},
+		{"backend terminated", terminate},
+	} {
+		t.Run(cut.name, func(t *testing.T) {
+			projects := countProjects(t, admin, org.ID)
+			runs := 0
+			done := make(chan error, 1)
+			go func() {
+				done <- db.InTx(ctx, func(tx repo.Store) error {
+					runs++
+					return createAudited(ctx, tx, org.ID)
+				})
+			}()
+			cut.cut(t)
+			if err := <-done; err != nil || runs != 1 {
+				t.Errorf("InTx = %v after %d runs, want success after 1", err, runs)
+			}
+			if n := countProjects(t, admin, org.ID) - projects; n != 1 {
+				t.Errorf("%d projects more, want 1", n)
+			}
+		})
 	}
 }

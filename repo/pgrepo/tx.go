@@ -40,6 +40,10 @@ type txConn struct {
 	// claims are the idempotency keys the transaction claimed (see
 	// idempotency_keys.go).
 	claims claims
+	// event is the first audit event the transaction queued: should its
+	// COMMIT go unanswered, finding the event tells whether it committed
+	// (see outcome.go).
+	event *queuedEvent
 }
 
 var _ pgdb.DBTX = (*txConn)(nil)
