@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,8 +102,19 @@ func TestHighAvailability(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	// inDoubt returns the server's count of commits in doubt, by resolution.
+	inDoubt := func() string {
+		r := c.Do(ctx, "GET", "/metrics", "")
+		var lines []string
+		for _, l := range strings.Split(string(r.Body), "\n") {
+			if strings.HasPrefix(l, "strata_db_commits_in_doubt_total{") {
+				lines = append(lines, strings.TrimPrefix(l, "strata_db_commits_in_doubt_total"))
+			}
+		}
+		return strings.Join(lines, " ")
+	}
 	n, window := fails.window()
-	t.Logf("switchover in %v: %v; failed %d over %v", time.Since(start).Round(time.Millisecond), stats, n, window)
+	t.Logf("switchover in %v: %v; failed %d over %v; commits in doubt: %s", time.Since(start).Round(time.Millisecond), stats, n, window, inDoubt())
 	if n != 0 {
 		t.Errorf("switchover: %d requests failed (over %v), want 0: %v", n, window, stats)
 	}
@@ -137,8 +149,8 @@ func TestHighAvailability(t *testing.T) {
 	})
 	n, window = fails.window()
 	promoted := promotionAfter(ctx, t, f, crashed, primary)
-	t.Logf("kill -9 of the primary: %v; failed %d over %v; the monitor assigned the new primary %v after the kill",
-		stats, n, window, promoted)
+	t.Logf("kill -9 of the primary: %v; failed %d over %v; the monitor assigned the new primary %v after the kill; commits in doubt (since the start): %s",
+		stats, n, window, promoted, inDoubt())
 	if len(retried) != 2 || retried[0] != retried[1] {
 		t.Errorf("retries under one key across the failover answered %v, want the same project twice", retried)
 	} else {

@@ -14,7 +14,12 @@ import (
 // alerts are written against them: none may change name, type or labels.
 var pinnedMetrics = map[string][]string{
 	"sqlite":   slices.Concat(httpMetrics, routerMetrics, sqliteWriterMetrics, sealerMetrics),
-	"postgres": slices.Concat(httpMetrics, routerMetrics, sealerMetrics),
+	"postgres": slices.Concat(httpMetrics, routerMetrics, sealerMetrics, postgresMetrics),
+}
+
+// postgresMetrics came with commits in doubt being resolved (issue 18).
+var postgresMetrics = []string{
+	"strata_db_commits_in_doubt_total counter resolution",
 }
 
 // sealerMetrics came with the audit sealer (issue 15), on both dialects.

@@ -93,7 +93,7 @@ func New(pool *pgxpool.Pool, opts Options) *DB {
 	if reader == nil {
 		reader = pool
 	}
-	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), queued: make(chan struct{}, 1),
+	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), queued: make(chan struct{}, 1), doubts: &doubts{},
 		chains: new(sync.Map), sealer: &sealerPool{primary: pool}, wait: pgscale.NewPrimaryWait(pool, opts.PrimaryWait)}
 	return &DB{Store: s, pool: pool}
 }
@@ -137,13 +137,15 @@ func (db *DB) Queued() <-chan struct{} { return db.Store.queued }
 // without one.
 func (db *DB) Cluster() *pgscale.Cluster { return db.cluster }
 
-// RegisterMetrics registers the database's metrics with reg: the router's
-// per-node metrics (see scaling.Router.Collector), none without a cluster.
+// RegisterMetrics registers the database's metrics with reg:
+// strata_db_commits_in_doubt_total (see outcome.go) and, with a cluster,
+// the router's per-node metrics (see scaling.Router.Collector).
 func (db *DB) RegisterMetrics(reg prometheus.Registerer) error {
+	err := reg.Register(db.doubts)
 	if db.cluster == nil {
-		return nil
+		return err
 	}
-	return reg.Register(db.cluster.Collector())
+	return errors.Join(err, reg.Register(db.cluster.Collector()))
 }
 
 // Pool returns the underlying pool (for migrations, metrics and tools); with
@@ -249,6 +251,8 @@ type Store struct {
 	// wait holds transactions back while no writable primary is reachable;
 	// nil: they fail at once.
 	wait *pgscale.PrimaryWait
+	// doubts counts the transactions whose COMMIT went unanswered.
+	doubts *doubts
 }
 
 var _ repo.DB = (*DB)(nil)
@@ -292,9 +296,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 			committed, rerr := s.resolve(ctx, w.unknown.tx.event)
 			switch {
 			case rerr == nil && committed:
+				s.doubts.committed.Add(1)
 				s.committed(ctx, w.unknown.tx)
 				return nil
 			case rerr == nil: // it did not commit: run it again
+				s.doubts.runAgain.Add(1)
 				w.unknown, w.unknownErr = nil, nil
 				continue
 			}
@@ -304,7 +310,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx repo.Store) error) error {
 		}
 		if !s.waitPrimary(ctx, err, &w) {
 			if w.unknown != nil {
-				return w.unknownErr
+				err = w.unknownErr
+			}
+			if errors.As(err, new(*outcomeUnknown)) {
+				s.doubts.unresolved.Add(1)
 			}
 			return err
 		}

@@ -2,9 +2,11 @@ package pgrepo
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pgdb "github.com/strata-go/strata/db/pg"
 )
@@ -66,4 +68,29 @@ func eventCommitted(ctx context.Context, q *pgdb.Queries, ev *queuedEvent) (bool
 		return false, err
 	}
 	return q.AuditEventSealed(ctx, pgdb.AuditEventSealedParams{OrgID: ev.org, Lo: span.Lo, Hi: span.Hi, ID: ev.id})
+}
+
+// doubts counts the transactions whose COMMIT went unanswered, by how InTx
+// resolved them; it is the prometheus.Collector of
+// strata_db_commits_in_doubt_total.
+type doubts struct {
+	committed  atomic.Uint64 // found committed: success
+	runAgain   atomic.Uint64 // found not committed, or keyed: run again
+	unresolved atomic.Uint64 // no event and no key, or no primary to ask: 503
+}
+
+var doubtsDesc = prometheus.NewDesc("strata_db_commits_in_doubt_total",
+	"Transactions whose COMMIT went unanswered (a broken connection, a primary shut down while the commit waited for its standby), by resolution: "+
+		"committed (found committed on the primary), run_again (found not committed, or keyed, and run again), unresolved (failed with 503).",
+	[]string{"resolution"}, nil)
+
+func (d *doubts) Describe(ch chan<- *prometheus.Desc) { ch <- doubtsDesc }
+
+func (d *doubts) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range []struct {
+		name string
+		n    *atomic.Uint64
+	}{{"committed", &d.committed}, {"run_again", &d.runAgain}, {"unresolved", &d.unresolved}} {
+		ch <- prometheus.MustNewConstMetric(doubtsDesc, prometheus.CounterValue, float64(c.n.Load()), c.name)
+	}
 }

@@ -117,6 +117,7 @@ func (s *Store) waitPrimary(ctx context.Context, err error, w *primaryWaiting) b
 			w.unknown, w.unknownErr = unknown, err
 		case len(unknown.tx.claims) > 0:
 			w.orphan = true
+			s.doubts.runAgain.Add(1)
 		default:
 			return false
 		}

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/internal/metricstest"
 	"github.com/strata-go/strata/internal/pgtest"
 	"github.com/strata-go/strata/internal/poll"
 	"github.com/strata-go/strata/internal/testdb"
@@ -237,6 +240,24 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 				t.Errorf("%d audit events more, want 1", n)
 			}
 		})
+	}
+
+	// Each of them is counted: the unaudited one failed, the keyed one and
+	// the audited one whose COMMIT was lost ran again, the other audited one
+	// was found committed.
+	reg := prometheus.NewPedanticRegistry()
+	if err := db.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	page := metricstest.Gather(t, reg)
+	for _, want := range []string{
+		`strata_db_commits_in_doubt_total{resolution="committed"} 1`,
+		`strata_db_commits_in_doubt_total{resolution="run_again"} 2`,
+		`strata_db_commits_in_doubt_total{resolution="unresolved"} 1`,
+	} {
+		if !strings.Contains(page, want+"\n") {
+			t.Errorf("metrics lack %s:\n%s", want, page)
+		}
 	}
 }
 
