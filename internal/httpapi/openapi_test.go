@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -42,6 +43,19 @@ func fetchOpenAPI(t *testing.T) ([]byte, openAPIDoc) {
 		t.Fatalf("/openapi.json: %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
 	return w.Body.Bytes(), decodeBody[openAPIDoc](t, w.Body.Bytes())
+}
+
+// TestOpenAPIIsGenerated checks that the document served (and committed)
+// is the one the routes' declarations make: make generate was run.
+func TestOpenAPIIsGenerated(t *testing.T) {
+	served, _ := fetchOpenAPI(t)
+	want, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(served, want) {
+		t.Error("openapi.json is not what the routes declare: run make generate")
+	}
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
