@@ -150,6 +150,7 @@ func (s *server) routes() []group {
 					about: "The org keeps an owner (409).", needs: "roles.manage"}},
 			}},
 		s.projectRoutes(),
+		s.environmentRoutes(),
 		{tag: "api-keys", about: "Bearer credentials, one user's each: shown once on creation, stored hashed, revocable.",
 			params: map[string]param{"id": uuidPathParam("key_id", "id", "")}, routes: []route{
 				{"GET /v1/orgs/{org}/api-keys", s.v1(listOf(s, toAPIKey, Service.ListAPIKeys)), op{id: "listAPIKeys", summary: "List the org's API keys, never their secrets.", needs: "apikeys.manage", out: listJSON[apiKeyJSON]{}}},
