@@ -35,7 +35,8 @@ test: postgres
 	STRATA_CONFORMANCE_SUMMARY=$(SUMMARY) $(GO) test -count=1 ./...
 	@cat $(SUMMARY); rm -f $(SUMMARY)
 
-## generate: sqlc (db/pg, db/sqlite) then go generate (mocks, the client)
+## generate: sqlc (db/pg, db/sqlite) then go generate (mocks; the OpenAPI document
+## from the routes' declarations, then the client)
 generate:
 	$(TOOLS) sqlc -f ../sqlc.yaml generate
 	$(GO) generate ./...
@@ -60,7 +61,7 @@ lint-api:
 
 ## generated-check: fail when `make generate` changes any committed file
 generated-check: generate
-	@git diff --exit-code --stat -- db mocks client || { echo 'generated code is stale: run make generate and commit'; exit 1; }
+	@git diff --exit-code --stat -- db mocks client internal/httpapi/openapi.json || { echo 'generated code is stale: run make generate and commit'; exit 1; }
 
 ## bench: every benchmark, each comparing our path with its reference in the same run,
 ## then the summary tables (layer vs raw driver, pgbench, ...)

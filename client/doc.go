@@ -11,9 +11,12 @@
 //	p, err := c.CreateProjectWithResponse(ctx, "acme", client.ProjectInput{Name: "apollo"})
 //	if err == nil && p.JSON201 != nil { ... }
 //
-// Do not edit client.gen.go: change the document and run make generate.
+// Do not edit client.gen.go nor the document: the document is generated
+// from the routes' declarations in internal/httpapi (apidoc.go); change
+// them and run make generate, which writes the document, then this client.
 package client
 
+//go:generate go run ../internal/httpapi/openapigen ../internal/httpapi/openapi.json
 //go:generate sh -c "cd ../tools && go tool oapi-codegen -config ../client/oapi-codegen.yaml -o ../client/client.gen.go ../internal/httpapi/openapi.json"
 
 import (

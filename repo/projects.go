@@ -1,5 +1,7 @@
 package repo
 
+//go:generate sh -c "cd ../tools && go tool mockgen -source ../repo/projects.go -destination ../mocks/repo_projects.go -package mocks"
+
 import (
 	"context"
 	"time"

@@ -12,6 +12,45 @@ import (
 
 // The access check and the audit trail: reads with query parameters.
 
+// accessRoutes is the access check.
+func (s *server) accessRoutes() group {
+	return group{tag: "access", about: "Ask whether a member may do something, and why (the deciding role and binding).", routes: []route{
+		{"GET /v1/orgs/{org}/access-check", s.v1(s.checkAccess), op{id: "checkAccess", summary: "May a member use a permission, org-wide or on one project?", needs: "members.read", out: decisionJSON{},
+			query: []param{
+				{Name: "user_id", In: "query", Required: true, Schema: schema{Type: "string", Format: "uuid"}, Description: "The member asked about."},
+				{Name: "permission", In: "query", Required: true, Schema: stringSchema, Description: "A known permission, e.g. `projects.update`."},
+				{Name: "project_id", In: "query", Schema: schema{Type: "string", Format: "uuid"}, Description: "The project; absent: the org."},
+			}}},
+	}}
+}
+
+// auditFilterParams are the query parameters auditFilter reads.
+var auditFilterParams = []param{
+	queryParam("actor_id", "actor_id", stringSchema, "Only events by this actor."),
+	queryParam("action", "action", stringSchema, "Only this action, e.g. project.create."),
+	queryParam("target_type", "target_type", stringSchema, "Only this target type, e.g. project."),
+	queryParam("target_id", "target_id", stringSchema, "Only this target."),
+	queryParam("outcome", "outcome", schema{Type: "string", Enum: []any{"success", "denied"}}, "Only success or denied."),
+	queryParam("since", "since", schema{Type: "string", Format: "date-time"}, "Only events at or after this time (RFC 3339)."),
+	queryParam("until", "until", schema{Type: "string", Format: "date-time"}, "Only events before this time (RFC 3339)."),
+	queryParam("order", "order", schema{Type: "string", Enum: []any{"asc", "desc"}}, "asc (oldest first) or desc (newest first)."),
+}
+
+// auditRoutes are the routes of the org's audit trail.
+func (s *server) auditRoutes() group {
+	stream := func(s schema) map[string]schema { return map[string]schema{"schema": s} }
+	return group{tag: "audit", about: "The tamper-evident audit trail: every change and every refusal, in a hash chain per org; list, verify and export.", routes: []route{
+		{"GET /v1/orgs/{org}/audit-events", s.v1(s.listAuditEvents), op{id: "listAuditEvents", summary: "List the org's audit events, newest first unless order=asc.",
+			needs: "audit.read", query: auditFilterParams, out: listJSON[auditEventJSON]{}}},
+		{"GET /v1/orgs/{org}/audit-events/verify", s.v1(s.verifyAudit), op{id: "verifyAudit", summary: "Recompute the org's audit hash chain.", needs: "audit.read", out: reportJSON{}}},
+		{"GET /v1/orgs/{org}/audit-events/export", s.v1(s.exportAudit), op{id: "exportAudit", summary: "Stream the org's audit events, oldest first unless order=desc.",
+			about: "An unfiltered, ascending export verifies as a chain. An error after the first byte cuts the response off.", needs: "audit.read",
+			query: append([]param{{Name: "format", In: "query", Schema: schema{Type: "string", Enum: []any{"jsonl", "csv"}, Default: "jsonl"}}}, auditFilterParams...),
+			raw: &response{Description: "The events, streamed: JSONL (the verifiable form, see enterprise/audit/FORMAT.md) or CSV with a header row.",
+				Content: ordered{{"application/x-ndjson", stream(stringSchema)}, {"text/csv", stream(stringSchema)}}}}},
+	}}
+}
+
 func (s *server) checkAccess(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	q := r.URL.Query()
 	userID, err := requiredID("user_id", q.Get("user_id"))

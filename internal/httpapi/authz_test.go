@@ -89,6 +89,15 @@ func endpoints() []endpoint {
 			return call{"PATCH", o + "/projects/" + w.project().String(), `{"description":"changed"}`}
 		}},
 		{"DELETE /v1/orgs/{org}/projects/{id}", "projects.delete", 204, func(w *world) call { return call{"DELETE", o + "/projects/" + w.project().String(), ""} }},
+		{"GET /v1/orgs/{org}/projects/{project_id}/environments", "projects.read", 200, func(w *world) call { return call{"GET", w.environment(false), ""} }},
+		{"POST /v1/orgs/{org}/projects/{project_id}/environments", "projects.update", 201, func(w *world) call {
+			return call{"POST", w.environment(false), `{"name":"production"}`}
+		}},
+		{"GET /v1/orgs/{org}/projects/{project_id}/environments/{environment_id}", "projects.read", 200, func(w *world) call { return call{"GET", w.environment(true), ""} }},
+		{"PATCH /v1/orgs/{org}/projects/{project_id}/environments/{environment_id}", "projects.update", 200, func(w *world) call {
+			return call{"PATCH", w.environment(true), `{"description":"changed"}`}
+		}},
+		{"DELETE /v1/orgs/{org}/projects/{project_id}/environments/{environment_id}", "projects.update", 204, func(w *world) call { return call{"DELETE", w.environment(true), ""} }},
 
 		{"GET /v1/orgs/{org}/api-keys", "apikeys.manage", 200, get("/api-keys")},
 		{"POST /v1/orgs/{org}/api-keys", "apikeys.manage", 201, func(w *world) call { return call{"POST", o + "/api-keys", `{"name":"ci"}`} }},
@@ -122,6 +131,22 @@ func (w *world) project() uuid.UUID {
 		w.t.Fatal(err)
 	}
 	return p.ID
+}
+
+// environment creates a project as the owner and returns the path of its
+// environments or, when one, of an environment it creates in it.
+func (w *world) environment(one bool) string {
+	w.t.Helper()
+	project := w.project()
+	path := "/v1/orgs/acme/projects/" + project.String() + "/environments"
+	if !one {
+		return path
+	}
+	e, err := w.svc.CreateEnvironment(w.ctx, w.owner, "acme", project, repo.NewEnvironment{Name: "staging"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return path + "/" + e.ID.String()
 }
 
 // viewerAPIKey creates an API key of a new viewer's: a key everyone with

@@ -24,15 +24,15 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.message }
 
-// errorBody is the JSON shape of every error response.
-type errorBody struct {
+// errorJSON is the JSON shape of every error response.
+type errorJSON struct {
 	Error errorDetail `json:"error"`
 }
 
 type errorDetail struct {
-	Code    string `json:"code"`
+	Code    string `json:"code" schema:"enum=invalid unauthenticated forbidden not_found method_not_allowed conflict too_large unsupported_media_type unavailable internal"`
 	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Field   string `json:"field,omitempty" doc:"The input field at fault: on a 400, and on a 409 that a taken value (an org slug, an email, a role or project name) caused."`
 }
 
 // kinds maps the repo error vocabulary to statuses and codes.
@@ -101,7 +101,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, repo.ErrKeyInFlight) {
 		w.Header().Set("Retry-After", "1")
 	}
-	s.writeJSON(w, r, status, errorBody{Error: d})
+	s.writeJSON(w, r, status, errorJSON{Error: d})
 }
 
 // writeJSON answers v as JSON. It encodes before writing, so a value that

@@ -4,8 +4,10 @@ package httpapi
 // test that holds the OpenAPI document to them.
 func Routes() []string {
 	var out []string
-	for _, rt := range (&server{}).routes() {
-		out = append(out, rt.pattern)
+	for _, g := range (&server{}).routes() {
+		for _, rt := range g.routes {
+			out = append(out, rt.pattern)
+		}
 	}
 	return out
 }

@@ -114,7 +114,7 @@ func FuzzDecodeBodies(f *testing.F) {
 		case 2:
 			fuzzDecode[rolePermissions](t, s, []string{"permissions"}, body)
 		case 3:
-			fuzzDecode[bindingInput](t, s, []string{"user_id", "role", "project_id"}, body)
+			fuzzDecode[roleBindingInput](t, s, []string{"user_id", "role", "project_id"}, body)
 		case 4:
 			fuzzDecode[apiKeyInput](t, s, []string{"name", "expires_at", "user_id"}, body)
 		case 5:

@@ -98,9 +98,9 @@ func (s *server) updateOrg(w http.ResponseWriter, r *http.Request, p service.Pri
 // Members.
 
 type memberInput struct {
-	Email string `json:"email"`
+	Email string `json:"email" schema:"required,format=email"`
 	Name  string `json:"name"`
-	Role  string `json:"role"`
+	Role  string "json:\"role\" doc:\"The role bound org-wide; default `member`.\""
 }
 
 func (s *server) addMember(w http.ResponseWriter, r *http.Request, p service.Principal) error {
@@ -115,12 +115,12 @@ func (s *server) addMember(w http.ResponseWriter, r *http.Request, p service.Pri
 // Roles.
 
 type roleInput struct {
-	Name        string   `json:"name"`
-	Permissions []string `json:"permissions"`
+	Name        string   `json:"name" schema:"required"`
+	Permissions []string "json:\"permissions\" schema:\"required\" doc:\"Permissions like `projects.update`, or wildcards `projects.*` and `*`.\""
 }
 
 type rolePermissions struct {
-	Permissions []string `json:"permissions"`
+	Permissions []string "json:\"permissions\" schema:\"required\" doc:\"Permissions like `projects.update`, or wildcards `projects.*` and `*`.\""
 }
 
 // roleName reads a role name path value. A malformed name names no role
@@ -165,14 +165,14 @@ func (s *server) deleteRole(w http.ResponseWriter, r *http.Request, p service.Pr
 
 // Role bindings.
 
-type bindingInput struct {
-	UserID    string `json:"user_id"`
-	Role      string `json:"role"`
-	ProjectID string `json:"project_id"` // "" or absent: org-wide
+type roleBindingInput struct {
+	UserID    string `json:"user_id" schema:"required,format=uuid"`
+	Role      string `json:"role" schema:"required" doc:"The role's name."`
+	ProjectID string `json:"project_id" schema:"format=uuid" doc:"Absent: org-wide."` // or ""
 }
 
 func (s *server) createRoleBinding(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	in, err := decode[bindingInput](s, w, r)
+	in, err := decode[roleBindingInput](s, w, r)
 	if err != nil {
 		return err
 	}
@@ -192,8 +192,8 @@ func (s *server) createRoleBinding(w http.ResponseWriter, r *http.Request, p ser
 
 type apiKeyInput struct {
 	Name      string `json:"name"`
-	ExpiresAt string `json:"expires_at"` // RFC 3339; "" or absent: never
-	UserID    string `json:"user_id"`    // the member the key acts as; "" or absent: the caller
+	ExpiresAt string `json:"expires_at" schema:"format=date-time" doc:"RFC 3339; absent: never expires."`                                                  // or ""
+	UserID    string `json:"user_id" schema:"format=uuid" doc:"The member the key acts as; absent: the caller. Needs every permission that member holds."` // or ""
 }
 
 func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request, p service.Principal) error {

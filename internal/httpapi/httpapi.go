@@ -4,7 +4,9 @@
 //	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 //
 // Every /v1 route takes `Authorization: Bearer <api key>`; the routes, their
-// bodies and answers are documented in openapi.json, served at /openapi.json.
+// bodies and answers are documented in openapi.json, served at
+// /openapi.json, which make generate writes from the routes' declarations
+// (see apidoc.go: a route is declared once, next to its handler).
 // Errors are {"error":{"code","message","field"?}}, mapped from the repo error
 // vocabulary. Config.RateLimit bounds the requests per API key and the
 // failed authentications per client address (429 with Retry-After). Every
@@ -21,7 +23,6 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -103,8 +104,10 @@ func New(cfg Config) http.Handler {
 	if s.svc == nil {
 		s.log.Warn("httpapi: no Service configured: every /v1 route answers 503")
 	}
-	for _, rt := range s.routes() {
-		s.mux.Handle(rt.pattern, rt.handler)
+	for _, g := range s.routes() {
+		for _, rt := range g.routes {
+			s.mux.Handle(rt.pattern, rt.handler)
+		}
 	}
 	var h http.Handler = http.HandlerFunc(s.dispatch)
 	h = s.recoverPanics(h)
@@ -113,47 +116,59 @@ func New(cfg Config) http.Handler {
 	return requestID(h)
 }
 
-// route is one registered pattern: "METHOD /path".
-type route struct {
-	pattern string
-	handler http.Handler
-}
-
-// routes lists every route the API serves. The OpenAPI document must list
-// the same ones (TestOpenAPIMatchesRoutes).
-func (s *server) routes() []route {
-	return slices.Concat([]route{
-		{"GET /healthz", http.HandlerFunc(s.healthz)},
-		{"GET /readyz", http.HandlerFunc(s.readyz)},
-		{"GET /metrics", metricsHandler(s.gather)},
-		{"GET /openapi.json", http.HandlerFunc(serveOpenAPI)},
-
-		{"GET /v1/orgs/{org}", s.v1(s.getOrg)},
-		{"PATCH /v1/orgs/{org}", s.v1(s.updateOrg)},
-
-		{"GET /v1/orgs/{org}/members", s.v1(listOf(s, toMember, Service.ListMembers))},
-		{"POST /v1/orgs/{org}/members", s.v1(s.addMember)},
-		{"DELETE /v1/orgs/{org}/members/{user_id}", s.v1(s.deleteByID("user_id", Service.RemoveMember))},
-
-		{"GET /v1/orgs/{org}/roles", s.v1(listOf(s, toRole, Service.ListRoles))},
-		{"POST /v1/orgs/{org}/roles", s.v1(s.createRole)},
-		{"PUT /v1/orgs/{org}/roles/{name}", s.v1(s.updateRole)},
-		{"DELETE /v1/orgs/{org}/roles/{name}", s.v1(s.deleteRole)},
-
-		{"GET /v1/orgs/{org}/role-bindings", s.v1(listOf(s, toRoleBinding, Service.ListRoleBindings))},
-		{"POST /v1/orgs/{org}/role-bindings", s.v1(s.createRoleBinding)},
-		{"DELETE /v1/orgs/{org}/role-bindings/{id}", s.v1(s.deleteByID("id", Service.DeleteRoleBinding))},
-	}, s.projectRoutes(), []route{
-		{"GET /v1/orgs/{org}/api-keys", s.v1(listOf(s, toAPIKey, Service.ListAPIKeys))},
-		{"POST /v1/orgs/{org}/api-keys", s.v1(s.createAPIKey)},
-		{"DELETE /v1/orgs/{org}/api-keys/{id}", s.v1(s.deleteByID("id", Service.RevokeAPIKey))},
-
-		{"GET /v1/orgs/{org}/access-check", s.v1(s.checkAccess)},
-
-		{"GET /v1/orgs/{org}/audit-events", s.v1(s.listAuditEvents)},
-		{"GET /v1/orgs/{org}/audit-events/verify", s.v1(s.verifyAudit)},
-		{"GET /v1/orgs/{org}/audit-events/export", s.v1(s.exportAudit)},
-	})
+// routes lists every route the API serves, by tag, each with what the
+// OpenAPI document says of it (apidoc.go).
+func (s *server) routes() []group {
+	return []group{
+		{tag: "orgs", about: "An org is a tenant: every other resource belongs to exactly one, and no call sees another org's data.", routes: []route{
+			{"GET /v1/orgs/{org}", s.v1(s.getOrg), op{id: "getOrg", summary: "Get the org.", needs: "org.read", out: orgJSON{}}},
+			{"PATCH /v1/orgs/{org}", s.v1(s.updateOrg), op{id: "updateOrg", summary: "Rename the org or change its home region.", needs: "org.update", in: orgPatch{}, out: orgJSON{}}},
+		}},
+		{tag: "members", about: "Users who belong to the org, each with a role on the whole org.",
+			params: map[string]param{"user_id": uuidPathParam("user_id", "user_id", "")}, routes: []route{
+				{"GET /v1/orgs/{org}/members", s.v1(listOf(s, toMember, Service.ListMembers)), op{id: "listMembers", summary: "List the org's members.", needs: "members.read", out: listJSON[memberJSON]{}}},
+				{"POST /v1/orgs/{org}/members", s.v1(s.addMember), op{id: "addMember", summary: "Add a user, found by email or created, with a role bound org-wide.",
+					about: "The caller must hold every permission the role grants.", needs: "members.manage", in: memberInput{}, out: memberJSON{}}},
+				{"DELETE /v1/orgs/{org}/members/{user_id}", s.v1(s.deleteByID("user_id", Service.RemoveMember)), op{id: "removeMember", summary: "Remove a member with their role bindings and API keys in the org.",
+					about: "The last owner cannot be removed (409).", needs: "members.manage", answer: "Removed"}},
+			}},
+		{tag: "roles", about: "Sets of permissions (`resource.verb`); four built-in roles (owner, admin, member, viewer) and the org's custom ones.",
+			params: map[string]param{"name": {ref: "role_name", Name: "name", In: "path", Required: true, Schema: stringSchema, Description: "The role's name."}}, routes: []route{
+				{"GET /v1/orgs/{org}/roles", s.v1(listOf(s, toRole, Service.ListRoles)), op{id: "listRoles", summary: "List the org's roles, built-in ones included.", needs: "roles.read", out: listJSON[roleJSON]{}}},
+				{"POST /v1/orgs/{org}/roles", s.v1(s.createRole), op{id: "createRole", summary: "Create a custom role.",
+					about: "The caller must hold every permission the role grants.", needs: "roles.manage", in: roleInput{}, out: roleJSON{}}},
+				{"PUT /v1/orgs/{org}/roles/{name}", s.v1(s.updateRole), op{id: "updateRole", summary: "Replace a custom role's permissions.",
+					about: "Built-in roles are a conflict (409). The caller must hold every permission the role grants after the change.", needs: "roles.manage", in: rolePermissions{}, out: roleJSON{}}},
+				{"DELETE /v1/orgs/{org}/roles/{name}", s.v1(s.deleteRole), op{id: "deleteRole", summary: "Delete a custom role that is no longer bound.", needs: "roles.manage"}},
+			}},
+		{tag: "role-bindings", about: "A role given to a member on the whole org or on one project.",
+			params: map[string]param{"id": uuidPathParam("binding_id", "id", "")}, routes: []route{
+				{"GET /v1/orgs/{org}/role-bindings", s.v1(listOf(s, toRoleBinding, Service.ListRoleBindings)), op{id: "listRoleBindings", summary: "List the org's role bindings.", needs: "roles.read", out: listJSON[roleBindingJSON]{}}},
+				{"POST /v1/orgs/{org}/role-bindings", s.v1(s.createRoleBinding), op{id: "createRoleBinding", summary: "Bind a role to a member, org-wide or on one project.",
+					about: "The caller must hold what the role grants at that scope.", needs: "roles.manage", in: roleBindingInput{}, out: roleBindingJSON{}}},
+				{"DELETE /v1/orgs/{org}/role-bindings/{id}", s.v1(s.deleteByID("id", Service.DeleteRoleBinding)), op{id: "deleteRoleBinding", summary: "Remove a role binding.",
+					about: "The org keeps an owner (409).", needs: "roles.manage"}},
+			}},
+		s.projectRoutes(),
+		s.environmentRoutes(),
+		{tag: "api-keys", about: "Bearer credentials, one user's each: shown once on creation, stored hashed, revocable.",
+			params: map[string]param{"id": uuidPathParam("key_id", "id", "")}, routes: []route{
+				{"GET /v1/orgs/{org}/api-keys", s.v1(listOf(s, toAPIKey, Service.ListAPIKeys)), op{id: "listAPIKeys", summary: "List the org's API keys, never their secrets.", needs: "apikeys.manage", out: listJSON[apiKeyJSON]{}}},
+				{"POST /v1/orgs/{org}/api-keys", s.v1(s.createAPIKey), op{id: "createAPIKey", summary: "Make an API key for the caller; its secret is in the answer, once.", needs: "apikeys.manage", in: apiKeyInput{}, out: newAPIKeyJSON{}}},
+				{"DELETE /v1/orgs/{org}/api-keys/{id}", s.v1(s.deleteByID("id", Service.RevokeAPIKey)), op{id: "revokeAPIKey", summary: "Revoke an API key; it stops working at once.", needs: "apikeys.manage", answer: "Revoked"}},
+			}},
+		s.accessRoutes(),
+		s.auditRoutes(),
+		{tag: "operations", about: "For operators and load balancers: liveness, readiness, metrics and this document. No authentication.", routes: []route{
+			{"GET /healthz", http.HandlerFunc(s.healthz), op{id: "healthz", summary: "The process is up.", out: statusJSON{}}},
+			{"GET /readyz", http.HandlerFunc(s.readyz), op{id: "readyz", summary: "The database answers.", out: statusJSON{}, errs: []int{http.StatusServiceUnavailable}}},
+			{"GET /metrics", metricsHandler(s.gather), op{id: "metrics", summary: "Metrics in the Prometheus text exposition format 0.0.4.",
+				about: "http_requests_total{route,method,status}, http_request_duration_seconds{route,method} (histogram), then whatever the server adds (database pool, per-node counts).",
+				raw:   &response{Description: "OK", Content: ordered{{"text/plain; version=0.0.4", map[string]schema{"schema": stringSchema}}}}}},
+			{"GET /openapi.json", http.HandlerFunc(serveOpenAPI), op{id: "openapi", summary: "This document.",
+				raw: &response{Description: "OK", Content: ordered{{"application/json", map[string]schema{"schema": {Type: "object"}}}}}}},
+		}},
+	}
 }
 
 // dispatch serves r through the mux, recording the matched route for the
@@ -196,7 +211,7 @@ func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	s.writeJSON(w, r, http.StatusOK, statusJSON{"ok"})
 }
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +226,12 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "database unavailable"})
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+	s.writeJSON(w, r, http.StatusOK, statusJSON{"ready"})
+}
+
+// statusJSON is the answer of /healthz and /readyz.
+type statusJSON struct {
+	Status string `json:"status"`
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

@@ -238,7 +238,13 @@ func TestOpenAPIDocumentsIdempotencyKey(t *testing.T) {
 			}
 		}
 	}
-	if mutating != 13 {
-		t.Errorf("%d mutating operations, want 13", mutating)
+	want := 0
+	for _, r := range httpapi.Routes() {
+		if !strings.HasPrefix(r, "GET ") {
+			want++
+		}
+	}
+	if mutating != want {
+		t.Errorf("%d mutating operations documented, %d routed", mutating, want)
 	}
 }

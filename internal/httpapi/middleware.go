@@ -234,7 +234,7 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 			if rec.status != 0 {
 				panic(http.ErrAbortHandler) // the answer has begun: cut it off
 			}
-			s.writeJSON(w, r, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: "internal", Message: "internal error"}})
+			s.writeJSON(w, r, http.StatusInternalServerError, errorJSON{Error: errorDetail{Code: "internal", Message: "internal error"}})
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -44,6 +45,19 @@ func fetchOpenAPI(t *testing.T) ([]byte, openAPIDoc) {
 	return w.Body.Bytes(), decodeBody[openAPIDoc](t, w.Body.Bytes())
 }
 
+// TestOpenAPIIsGenerated checks that the document served (and committed)
+// is the one the routes' declarations make: make generate was run.
+func TestOpenAPIIsGenerated(t *testing.T) {
+	served, _ := fetchOpenAPI(t)
+	want, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(served, want) {
+		t.Error("openapi.json is not what the routes declare: run make generate")
+	}
+}
+
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	_, doc := fetchOpenAPI(t)
 	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
@@ -67,9 +81,6 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if !slices.Contains(routes, d) {
 			t.Errorf("documented %s is not routed", d)
 		}
-	}
-	if len(routes) != 28 {
-		t.Errorf("%d routes, want 28", len(routes))
 	}
 }
 

@@ -13,14 +13,20 @@ import (
 // Projects: routes, request bodies, the JSON shape and the handlers.
 
 // projectRoutes are the routes of /v1/orgs/{org}/projects.
-func (s *server) projectRoutes() []route {
-	return []route{
-		{"GET /v1/orgs/{org}/projects", s.v1(listOf(s, toProject, Service.ListProjects))},
-		{"POST /v1/orgs/{org}/projects", s.v1(s.createProject)},
-		{"GET /v1/orgs/{org}/projects/{id}", s.v1(s.getProject)},
-		{"PATCH /v1/orgs/{org}/projects/{id}", s.v1(s.updateProject)},
-		{"DELETE /v1/orgs/{org}/projects/{id}", s.v1(s.deleteByID("id", Service.DeleteProject))},
-	}
+func (s *server) projectRoutes() group {
+	return group{tag: "projects", about: "The org's projects: the example resource of the data layer.",
+		params: map[string]param{"id": uuidPathParam("project_id", "id", "")}, routes: []route{
+			{"GET /v1/orgs/{org}/projects", s.v1(listOf(s, toProject, Service.ListProjects)),
+				op{id: "listProjects", summary: "List the org's projects.", needs: "projects.read (org-wide)", out: listJSON[projectJSON]{}}},
+			{"POST /v1/orgs/{org}/projects", s.v1(s.createProject),
+				op{id: "createProject", summary: "Create a project.", needs: "projects.create", in: projectInput{}, out: projectJSON{}}},
+			{"GET /v1/orgs/{org}/projects/{id}", s.v1(s.getProject),
+				op{id: "getProject", summary: "Get a project.", needs: "projects.read (on the project)", out: projectJSON{}}},
+			{"PATCH /v1/orgs/{org}/projects/{id}", s.v1(s.updateProject),
+				op{id: "updateProject", summary: "Change a project's name or description; absent fields are unchanged.", needs: "projects.update (on the project)", in: projectPatch{}, out: projectJSON{}}},
+			{"DELETE /v1/orgs/{org}/projects/{id}", s.v1(s.deleteByID("id", Service.DeleteProject)),
+				op{id: "deleteProject", summary: "Delete a project and its project-scoped role bindings.", needs: "projects.delete (on the project)"}},
+		}}
 }
 
 type projectJSON struct {
@@ -36,7 +42,7 @@ func toProject(p repo.Project) projectJSON {
 }
 
 type projectInput struct {
-	Name        string `json:"name"`
+	Name        string `json:"name" schema:"required"`
 	Description string `json:"description"`
 }
 

@@ -18,7 +18,7 @@ import (
 
 type listJSON[R any] struct {
 	Items      []R    `json:"items"`
-	NextCursor string `json:"next_cursor"` // "" on the last page
+	NextCursor string "json:\"next_cursor\" doc:\"Pass as `cursor` for the next page; empty on the last page.\""
 }
 
 func toList[T, R any](page repo.Page[T], conv func(T) R) listJSON[R] {
@@ -44,9 +44,9 @@ func toOrg(o repo.Org) orgJSON {
 
 type memberJSON struct {
 	UserID   uuid.UUID `json:"user_id"`
-	Email    string    `json:"email"`
+	Email    string    `json:"email" schema:"format=email"`
 	Name     string    `json:"name"`
-	Status   string    `json:"status"`
+	Status   string    `json:"status" schema:"enum=active suspended"`
 	JoinedAt time.Time `json:"joined_at"`
 }
 
@@ -58,7 +58,7 @@ type roleJSON struct {
 	ID          uuid.UUID `json:"id"`
 	Name        string    `json:"name"`
 	Builtin     bool      `json:"builtin"`
-	Permissions []string  `json:"permissions"`
+	Permissions []string  "json:\"permissions\" doc:\"Permissions like `projects.update`, or wildcards `projects.*` and `*`.\""
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
@@ -75,7 +75,7 @@ type roleBindingJSON struct {
 	ID        uuid.UUID  `json:"id"`
 	UserID    uuid.UUID  `json:"user_id"`
 	RoleID    uuid.UUID  `json:"role_id"`
-	ProjectID *uuid.UUID `json:"project_id"` // null: org-wide
+	ProjectID *uuid.UUID `json:"project_id" doc:"null: org-wide"`
 	CreatedAt time.Time  `json:"created_at"`
 }
 
@@ -99,7 +99,7 @@ func toAPIKey(k repo.APIKey) apiKeyJSON {
 // newAPIKeyJSON is a key just made: the one answer that carries the secret.
 type newAPIKeyJSON struct {
 	apiKeyJSON
-	Key string `json:"key"`
+	Key string "json:\"key\" doc:\"The whole API key, `strata_<id>_<secret>`: shown this once, never again.\""
 }
 
 func toNewAPIKey(k service.NewKey) newAPIKeyJSON {
@@ -117,8 +117,8 @@ func utcPtr(t *time.Time) *time.Time {
 type decisionJSON struct {
 	Allowed   bool   `json:"allowed"`
 	Reason    string `json:"reason"`
-	Role      string `json:"role,omitempty"`
-	BindingID string `json:"binding_id,omitempty"`
+	Role      string `json:"role,omitempty" doc:"The role that allows it (allowed only)."`
+	BindingID string `json:"binding_id,omitempty" schema:"format=uuid" doc:"The binding that allows it (allowed only)."`
 }
 
 func toDecision(d rbac.Decision) decisionJSON {
@@ -135,19 +135,23 @@ type auditEventJSON struct {
 	Seq        int64           `json:"seq"`
 	ID         uuid.UUID       `json:"id"`
 	OccurredAt time.Time       `json:"occurred_at"`
-	ActorType  string          `json:"actor_type"`
+	ActorType  string          `json:"actor_type" schema:"enum=user api_key system"`
 	ActorID    string          `json:"actor_id"`
 	Action     string          `json:"action"`
 	TargetType string          `json:"target_type"`
 	TargetID   string          `json:"target_id"`
-	Outcome    string          `json:"outcome"`
+	Outcome    string          `json:"outcome" schema:"enum=success denied"`
 	Metadata   json.RawMessage `json:"metadata"`
 	RemoteAddr string          `json:"remote_addr"`
 	RequestID  string          `json:"request_id"`
-	APIKeyID   string          `json:"api_key_id"` // "" when none
-	Format     int             `json:"format"`
-	PrevHash   string          `json:"prev_hash"`
-	Hash       string          `json:"hash"`
+	APIKeyID   string          `json:"api_key_id" doc:"The API key the actor acted through, a UUID; empty when none (and in format 1 events)."`
+	Format     int             `json:"format" schema:"enum=1 2" doc:"The canonical encoding the hash covers (enterprise/audit/FORMAT.md): 1 for events recorded before format 2 existed, 2 since."`
+	PrevHash   string          `json:"prev_hash" schema:"pattern=^[0-9a-f]{64}$"`
+	Hash       string          `json:"hash" schema:"pattern=^[0-9a-f]{64}$"`
+}
+
+func (auditEventJSON) schemaDoc() string {
+	return "A sealed event of the org's audit chain. Events are sealed (given seq and hashes) shortly after the mutation that recorded them commits; the list shows sealed events only."
 }
 
 func toAuditEvent(ev repo.AuditEvent) auditEventJSON {
@@ -171,16 +175,16 @@ func toAuditEvent(ev repo.AuditEvent) auditEventJSON {
 type reportJSON struct {
 	OK       bool   `json:"ok"`
 	Events   int64  `json:"events"`
-	FirstBad int64  `json:"first_bad"`
-	Reason   string `json:"reason"`
+	FirstBad int64  `json:"first_bad" doc:"The first sequence number the chain cannot vouch for; 0 when ok."`
+	Reason   string `json:"reason" doc:"Empty when ok, else e.g. hash_mismatch, gap, missing_tail, head_mismatch, beyond_head, or unsealed (an event waited to be sealed longer than a minute: is a sealer running?)."`
 	Message  string `json:"message"`
 	LastSeq  int64  `json:"last_seq"`
-	LastHash string `json:"last_hash"`
+	LastHash string `json:"last_hash" doc:"Hex SHA-256 of event last_seq; keep it to check the chain later."`
 	// Pending counts the events committed but not yet sealed; the oldest
 	// is named when there is one.
-	Pending         int64      `json:"pending"`
-	OldestPendingID *uuid.UUID `json:"oldest_pending_id,omitempty"`
-	OldestPendingAt *time.Time `json:"oldest_pending_at,omitempty"`
+	Pending         int64      `json:"pending" doc:"Events committed but not yet sealed, which the chain cannot vouch for yet."`
+	OldestPendingID *uuid.UUID `json:"oldest_pending_id,omitempty" doc:"The oldest of them, when there is one."`
+	OldestPendingAt *time.Time `json:"oldest_pending_at,omitempty" doc:"When the oldest of them occurred."`
 }
 
 func toReport(r audit.Report) reportJSON {

@@ -40,6 +40,12 @@ type Service interface {
 	UpdateProject(ctx context.Context, p service.Principal, slug string, id uuid.UUID, in repo.ProjectUpdate) (repo.Project, error)
 	DeleteProject(ctx context.Context, p service.Principal, slug string, id uuid.UUID) error
 
+	ListEnvironments(ctx context.Context, p service.Principal, slug string, project uuid.UUID, page repo.PageRequest) (repo.Page[repo.Environment], error)
+	GetEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID) (repo.Environment, error)
+	CreateEnvironment(ctx context.Context, p service.Principal, slug string, project uuid.UUID, in repo.NewEnvironment) (repo.Environment, error)
+	UpdateEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID, in repo.EnvironmentUpdate) (repo.Environment, error)
+	DeleteEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID) error
+
 	ListAPIKeys(ctx context.Context, p service.Principal, slug string, page repo.PageRequest) (repo.Page[repo.APIKey], error)
 	CreateAPIKey(ctx context.Context, p service.Principal, slug string, in service.NewAPIKey) (service.NewKey, error)
 	RevokeAPIKey(ctx context.Context, p service.Principal, slug string, id uuid.UUID) error

@@ -44,6 +44,8 @@ var uniques = []Unique{
 	{Name: "projects_pkey", Table: "projects", Columns: []string{"id"}},
 	{Name: "projects_org_id_key", Table: "projects", Columns: []string{"org_id", "id"}},
 	{Name: "projects_org_name_key", Table: "projects", Columns: []string{"org_id", "name"}, Field: "name"},
+	{Name: "environments_pkey", Table: "environments", Columns: []string{"id"}},
+	{Name: "environments_project_name_key", Table: "environments", Columns: []string{"org_id", "project_id", "name"}, Field: "name"},
 	{Name: "role_bindings_pkey", Table: "role_bindings", Columns: []string{"id"}},
 	// The user, the role and the project together make a grant.
 	{Name: "role_bindings_grant_key", Table: "role_bindings"}, // on ifnull(project_id, '') in SQLite

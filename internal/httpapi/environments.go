@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strata-go/strata/repo"
+	"github.com/strata-go/strata/service"
+)
+
+// Environments: routes, request bodies, the JSON shape and the handlers.
+
+// environmentRoutes are the routes of a project's environments. They need
+// the project's permissions, on the project.
+func (s *server) environmentRoutes() group {
+	const envs = "/v1/orgs/{org}/projects/{project_id}/environments"
+	return group{tag: "environments", about: "A project's named deployment targets: production, staging, ...",
+		params: map[string]param{
+			"project_id":     uuidPathParam("", "project_id", "The project's ID."),
+			"environment_id": uuidPathParam("environment_id", "environment_id", ""),
+		}, routes: []route{
+			{"GET " + envs, s.v1(s.listEnvironments),
+				op{id: "listEnvironments", summary: "List a project's environments.", needs: "projects.read (on the project)", out: listJSON[environmentJSON]{}}},
+			{"POST " + envs, s.v1(s.createEnvironment),
+				op{id: "createEnvironment", summary: "Add an environment to a project.", needs: "projects.update (on the project)", in: environmentInput{}, out: environmentJSON{}}},
+			{"GET " + envs + "/{environment_id}", s.v1(s.getEnvironment),
+				op{id: "getEnvironment", summary: "Get an environment.", needs: "projects.read (on the project)", out: environmentJSON{}}},
+			{"PATCH " + envs + "/{environment_id}", s.v1(s.updateEnvironment),
+				op{id: "updateEnvironment", summary: "Change an environment's name or description; absent fields are unchanged.", needs: "projects.update (on the project)", in: environmentPatch{}, out: environmentJSON{}}},
+			{"DELETE " + envs + "/{environment_id}", s.v1(s.deleteEnvironment),
+				op{id: "deleteEnvironment", summary: "Delete an environment.", needs: "projects.update (on the project)"}},
+		}}
+}
+
+type environmentJSON struct {
+	ID          uuid.UUID `json:"id"`
+	ProjectID   uuid.UUID `json:"project_id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func toEnvironment(e repo.Environment) environmentJSON {
+	return environmentJSON{ID: e.ID, ProjectID: e.ProjectID, Name: e.Name, Description: e.Description, CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
+}
+
+// environmentInput and environmentPatch are a project's.
+type (
+	environmentInput projectInput
+	environmentPatch projectPatch
+)
+
+// environmentPath reads the project's ID and, when withID, the environment's.
+func environmentPath(r *http.Request, withID bool) (project, id uuid.UUID, err error) {
+	if project, err = pathID(r, "project_id"); err != nil || !withID {
+		return project, id, err
+	}
+	id, err = pathID(r, "environment_id")
+	return project, id, err
+}
+
+func (s *server) listEnvironments(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	project, _, err := environmentPath(r, false)
+	if err != nil {
+		return err
+	}
+	return list(s, w, r, toEnvironment, func(page repo.PageRequest) (repo.Page[repo.Environment], error) {
+		return s.svc.ListEnvironments(r.Context(), p, org(r), project, page)
+	})
+}
+
+func (s *server) createEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	project, _, err := environmentPath(r, false)
+	if err != nil {
+		return err
+	}
+	in, err := decode[environmentInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	e, err := s.svc.CreateEnvironment(r.Context(), p, org(r), project, repo.NewEnvironment{Name: in.Name, Description: in.Description})
+	return s.reply(w, r, http.StatusCreated, toEnvironment(e), err)
+}
+
+func (s *server) getEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	project, id, err := environmentPath(r, true)
+	if err != nil {
+		return err
+	}
+	e, err := s.svc.GetEnvironment(r.Context(), p, org(r), project, id)
+	return s.reply(w, r, http.StatusOK, toEnvironment(e), err)
+}
+
+func (s *server) updateEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	project, id, err := environmentPath(r, true)
+	if err != nil {
+		return err
+	}
+	in, err := decode[environmentPatch](s, w, r)
+	if err != nil {
+		return err
+	}
+	e, err := s.svc.UpdateEnvironment(r.Context(), p, org(r), project, id, repo.EnvironmentUpdate{Name: in.Name, Description: in.Description})
+	return s.reply(w, r, http.StatusOK, toEnvironment(e), err)
+}
+
+func (s *server) deleteEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	project, id, err := environmentPath(r, true)
+	if err != nil {
+		return err
+	}
+	return noContent(w, s.svc.DeleteEnvironment(r.Context(), p, org(r), project, id))
+}
