@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/strata-go/strata/internal/tracing"
 )
 
 // setupTracing installs OpenTelemetry's SDK as otel's global
@@ -24,7 +26,10 @@ import (
 //   - OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf
 //     or grpc), OTEL_EXPORTER_OTLP_HEADERS, ...: where and how otlp sends.
 //   - OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG: e.g. parentbased_traceidratio
-//     and 0.01 for 1% of the requests that come without a sampled parent.
+//     and 0.01 for 1% of the requests that come without a sampled parent
+//     (read as the SDK reads them, by tracing.SamplerFromEnv; the SDK is a
+//     tracing.Provider, which decides a new trace's sampling before its
+//     first span).
 //   - OTEL_SERVICE_NAME (default strata), OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*.
 //
 // It also sets the W3C Trace Context and Baggage propagators, so that a
@@ -51,7 +56,14 @@ func setupTracing(ctx context.Context) (shutdown func(context.Context) error, er
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	// The SDK would read the sampler from the environment itself; the
+	// Provider needs it in hand, to decide a new trace's sampling before its
+	// first span (a request not sampled then makes no span at all).
+	sampler, err := tracing.SamplerFromEnv()
+	if err != nil {
+		otel.Handle(err) // as the SDK does: reported, and the fallback used
+	}
+	tp := tracing.NewProvider(sampler, sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return tp.Shutdown, nil

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/strata-go/strata/internal/loadgen"
+	"github.com/strata-go/strata/internal/tracing"
 )
 
 // spans is the in-memory exporter of this test process's tracing: otel's
@@ -48,7 +49,9 @@ func (onOff) Description() string { return "on while a test traces" }
 func traceSpans(t *testing.T) {
 	t.Helper()
 	installOnce.Do(func() {
-		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans), sdktrace.WithSampler(onOff{})))
+		// As strata serve's: a tracing.Provider, which decides a new trace's
+		// sampling before its first span.
+		otel.SetTracerProvider(tracing.NewProvider(onOff{}, sdktrace.WithSyncer(spans)))
 		otel.SetTextMapPropagator(propagation.TraceContext{})
 	})
 	spans.Reset()

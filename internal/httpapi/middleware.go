@@ -128,7 +128,9 @@ var tracer = otel.Tracer("github.com/strata-go/strata/internal/httpapi")
 // is named for the method and route ("POST /v1/orgs/{org}/projects"), and
 // carries the route, status, org and request ID. The access log line
 // carries the trace ID when the trace is sampled or came from the caller
-// (not an ID made here for a trace that is not recorded anywhere).
+// (not an ID made here for a trace that is not recorded anywhere: a new
+// trace that is not sampled has no span here at all, with the binary's
+// tracing.Provider).
 func (s *server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -137,7 +139,9 @@ func (s *server) instrument(next http.Handler) http.Handler {
 			ctx := otel.GetTextMapPropagator().Extract(r.Context(), headerCarrier(r.Header))
 			fromCaller = ctx != r.Context() // the caller sent trace context
 			var reqCtx context.Context
-			reqCtx, span = tracer.Start(ctx, r.Method, serverSpan)
+			// A new trace's sampling is decided before any span starts:
+			// one not sampled gets none (see tracing.Root).
+			reqCtx, span = tracing.Root(ctx, tracer, r.Method, serverSpan...)
 			// Only a recording span has children: one not sampled stays
 			// out of the request, sparing a copy of it.
 			if span.IsRecording() {
@@ -193,8 +197,9 @@ func (h headerCarrier) Set(key, value string) { propagation.HeaderCarrier(h).Set
 
 func (h headerCarrier) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
 
-// serverSpan is the kind of the request's span, made once.
-var serverSpan = trace.WithSpanKind(trace.SpanKindServer)
+// serverSpan is the kind of the request's span, as the options of a
+// span's start, made once (a slice made at each call would be allocated).
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
 // endRequestSpan names the request's span for its route and gives it the
 // answer, then ends it. r is the request the mux routed (its path values

@@ -11,9 +11,11 @@
 //		span.SetAttributes(attribute.String("strata.org", slug))
 //	}
 //
-// Root spans (one per HTTP request) are the HTTP layer's; the binary
-// installs the SDK, from the OTEL_* environment, as otel's global
-// TracerProvider (see cmd/strata).
+// Root spans (one per HTTP request) are the HTTP layer's, started with
+// Root; the binary installs the SDK, from the OTEL_* environment, as otel's
+// global TracerProvider (see cmd/strata), as a Provider: a new trace's
+// sampling is then decided before its first span, and a request whose
+// trace is not sampled makes no span at all.
 package tracing
 
 import (
