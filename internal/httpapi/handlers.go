@@ -10,9 +10,10 @@ import (
 	"github.com/strata-go/strata/service"
 )
 
-// The /v1 handlers: read the path, query and body, call the service, answer.
-// Each returns the error to answer; the service decides authorization,
-// validation and tenancy.
+// What the /v1 handlers share. Each handler, in its entity's file (orgs.go,
+// projects.go, ...), reads the path, query and body, calls the service and
+// answers. Each returns the error to answer; the service decides
+// authorization, validation and tenancy.
 
 // org is the slug a /v1 path names.
 func org(r *http.Request) string { return r.PathValue("org") }
@@ -74,148 +75,19 @@ func (s *server) deleteByID(param string, del deleteFunc) apiHandler {
 	}
 }
 
-// Orgs.
+// The JSON shapes of the API's resources, each in its entity's file, are
+// snake_case, with IDs as UUID strings and times in RFC 3339 UTC. Secrets
+// and their hashes have no field in them.
 
-type orgPatch struct {
-	Name   *string `json:"name"`
-	Region *string `json:"region"`
+type listJSON[R any] struct {
+	Items      []R    `json:"items"`
+	NextCursor string "json:\"next_cursor\" doc:\"Pass as `cursor` for the next page; empty on the last page.\""
 }
 
-func (s *server) getOrg(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	o, err := s.svc.GetOrg(r.Context(), p, org(r))
-	return s.reply(w, r, http.StatusOK, toOrg(o), err)
-}
-
-func (s *server) updateOrg(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	in, err := decode[orgPatch](s, w, r)
-	if err != nil {
-		return err
+func toList[T, R any](page repo.Page[T], conv func(T) R) listJSON[R] {
+	items := make([]R, len(page.Items))
+	for i, v := range page.Items {
+		items[i] = conv(v)
 	}
-	o, err := s.svc.UpdateOrg(r.Context(), p, org(r), repo.OrgUpdate{Name: in.Name, Region: in.Region})
-	return s.reply(w, r, http.StatusOK, toOrg(o), err)
-}
-
-// Members.
-
-type memberInput struct {
-	Email string `json:"email" schema:"required,format=email"`
-	Name  string `json:"name"`
-	Role  string "json:\"role\" doc:\"The role bound org-wide; default `member`.\""
-}
-
-func (s *server) addMember(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	in, err := decode[memberInput](s, w, r)
-	if err != nil {
-		return err
-	}
-	m, err := s.svc.AddMember(r.Context(), p, org(r), service.NewMember{Email: in.Email, Name: in.Name, Role: in.Role})
-	return s.reply(w, r, http.StatusCreated, toMember(m), err)
-}
-
-// Roles.
-
-type roleInput struct {
-	Name        string   `json:"name" schema:"required"`
-	Permissions []string "json:\"permissions\" schema:\"required\" doc:\"Permissions like `projects.update`, or wildcards `projects.*` and `*`.\""
-}
-
-type rolePermissions struct {
-	Permissions []string "json:\"permissions\" schema:\"required\" doc:\"Permissions like `projects.update`, or wildcards `projects.*` and `*`.\""
-}
-
-// roleName reads a role name path value. A malformed name names no role
-// that could exist, so it is a 404.
-func roleName(r *http.Request) (string, error) {
-	name := r.PathValue("name")
-	if repo.ValidateRoleName(name) != nil {
-		return "", repo.NotFound("role")
-	}
-	return name, nil
-}
-
-func (s *server) createRole(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	in, err := decode[roleInput](s, w, r)
-	if err != nil {
-		return err
-	}
-	role, err := s.svc.CreateRole(r.Context(), p, org(r), in.Name, in.Permissions)
-	return s.reply(w, r, http.StatusCreated, toRole(role), err)
-}
-
-func (s *server) updateRole(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	name, err := roleName(r)
-	if err != nil {
-		return err
-	}
-	in, err := decode[rolePermissions](s, w, r)
-	if err != nil {
-		return err
-	}
-	role, err := s.svc.UpdateRole(r.Context(), p, org(r), name, in.Permissions)
-	return s.reply(w, r, http.StatusOK, toRole(role), err)
-}
-
-func (s *server) deleteRole(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	name, err := roleName(r)
-	if err != nil {
-		return err
-	}
-	return noContent(w, s.svc.DeleteRole(r.Context(), p, org(r), name))
-}
-
-// Role bindings.
-
-type roleBindingInput struct {
-	UserID    string `json:"user_id" schema:"required,format=uuid"`
-	Role      string `json:"role" schema:"required" doc:"The role's name."`
-	ProjectID string `json:"project_id" schema:"format=uuid" doc:"Absent: org-wide."` // or ""
-}
-
-func (s *server) createRoleBinding(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	in, err := decode[roleBindingInput](s, w, r)
-	if err != nil {
-		return err
-	}
-	userID, err := requiredID("user_id", in.UserID)
-	if err != nil {
-		return err
-	}
-	projectID, err := optionalID("project_id", in.ProjectID)
-	if err != nil {
-		return err
-	}
-	b, err := s.svc.CreateRoleBinding(r.Context(), p, org(r), service.NewBinding{UserID: userID, Role: in.Role, ProjectID: projectID})
-	return s.reply(w, r, http.StatusCreated, toRoleBinding(b), err)
-}
-
-// API keys.
-
-type apiKeyInput struct {
-	Name      string `json:"name"`
-	ExpiresAt string `json:"expires_at" schema:"format=date-time" doc:"RFC 3339; absent: never expires."`                                                  // or ""
-	UserID    string `json:"user_id" schema:"format=uuid" doc:"The member the key acts as; absent: the caller. Needs every permission that member holds."` // or ""
-}
-
-func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	in, err := decode[apiKeyInput](s, w, r)
-	if err != nil {
-		return err
-	}
-	expires, err := optionalTime("expires_at", in.ExpiresAt)
-	if err != nil {
-		return err
-	}
-	userID, err := optionalID("user_id", in.UserID)
-	if err != nil {
-		return err
-	}
-	nk := service.NewAPIKey{Name: in.Name}
-	if userID != nil {
-		nk.UserID = *userID
-	}
-	if !expires.IsZero() {
-		nk.ExpiresAt = &expires
-	}
-	k, err := s.svc.CreateAPIKey(r.Context(), p, org(r), nk)
-	return s.reply(w, r, http.StatusCreated, toNewAPIKey(k), err)
+	return listJSON[R]{Items: items, NextCursor: page.Next}
 }

@@ -120,54 +120,16 @@ func New(cfg Config) http.Handler {
 // OpenAPI document says of it (apidoc.go).
 func (s *server) routes() []group {
 	return []group{
-		{tag: "orgs", about: "An org is a tenant: every other resource belongs to exactly one, and no call sees another org's data.", routes: []route{
-			{"GET /v1/orgs/{org}", s.v1(s.getOrg), op{id: "getOrg", summary: "Get the org.", needs: "org.read", out: orgJSON{}}},
-			{"PATCH /v1/orgs/{org}", s.v1(s.updateOrg), op{id: "updateOrg", summary: "Rename the org or change its home region.", needs: "org.update", in: orgPatch{}, out: orgJSON{}}},
-		}},
-		{tag: "members", about: "Users who belong to the org, each with a role on the whole org.",
-			params: map[string]param{"user_id": uuidPathParam("user_id", "user_id", "")}, routes: []route{
-				{"GET /v1/orgs/{org}/members", s.v1(listOf(s, toMember, Service.ListMembers)), op{id: "listMembers", summary: "List the org's members.", needs: "members.read", out: listJSON[memberJSON]{}}},
-				{"POST /v1/orgs/{org}/members", s.v1(s.addMember), op{id: "addMember", summary: "Add a user, found by email or created, with a role bound org-wide.",
-					about: "The caller must hold every permission the role grants.", needs: "members.manage", in: memberInput{}, out: memberJSON{}}},
-				{"DELETE /v1/orgs/{org}/members/{user_id}", s.v1(s.deleteByID("user_id", Service.RemoveMember)), op{id: "removeMember", summary: "Remove a member with their role bindings and API keys in the org.",
-					about: "The last owner cannot be removed (409).", needs: "members.manage", answer: "Removed"}},
-			}},
-		{tag: "roles", about: "Sets of permissions (`resource.verb`); four built-in roles (owner, admin, member, viewer) and the org's custom ones.",
-			params: map[string]param{"name": {ref: "role_name", Name: "name", In: "path", Required: true, Schema: stringSchema, Description: "The role's name."}}, routes: []route{
-				{"GET /v1/orgs/{org}/roles", s.v1(listOf(s, toRole, Service.ListRoles)), op{id: "listRoles", summary: "List the org's roles, built-in ones included.", needs: "roles.read", out: listJSON[roleJSON]{}}},
-				{"POST /v1/orgs/{org}/roles", s.v1(s.createRole), op{id: "createRole", summary: "Create a custom role.",
-					about: "The caller must hold every permission the role grants.", needs: "roles.manage", in: roleInput{}, out: roleJSON{}}},
-				{"PUT /v1/orgs/{org}/roles/{name}", s.v1(s.updateRole), op{id: "updateRole", summary: "Replace a custom role's permissions.",
-					about: "Built-in roles are a conflict (409). The caller must hold every permission the role grants after the change.", needs: "roles.manage", in: rolePermissions{}, out: roleJSON{}}},
-				{"DELETE /v1/orgs/{org}/roles/{name}", s.v1(s.deleteRole), op{id: "deleteRole", summary: "Delete a custom role that is no longer bound.", needs: "roles.manage"}},
-			}},
-		{tag: "role-bindings", about: "A role given to a member on the whole org or on one project.",
-			params: map[string]param{"id": uuidPathParam("binding_id", "id", "")}, routes: []route{
-				{"GET /v1/orgs/{org}/role-bindings", s.v1(listOf(s, toRoleBinding, Service.ListRoleBindings)), op{id: "listRoleBindings", summary: "List the org's role bindings.", needs: "roles.read", out: listJSON[roleBindingJSON]{}}},
-				{"POST /v1/orgs/{org}/role-bindings", s.v1(s.createRoleBinding), op{id: "createRoleBinding", summary: "Bind a role to a member, org-wide or on one project.",
-					about: "The caller must hold what the role grants at that scope.", needs: "roles.manage", in: roleBindingInput{}, out: roleBindingJSON{}}},
-				{"DELETE /v1/orgs/{org}/role-bindings/{id}", s.v1(s.deleteByID("id", Service.DeleteRoleBinding)), op{id: "deleteRoleBinding", summary: "Remove a role binding.",
-					about: "The org keeps an owner (409).", needs: "roles.manage"}},
-			}},
+		s.orgRoutes(),
+		s.memberRoutes(),
+		s.roleRoutes(),
+		s.roleBindingRoutes(),
 		s.projectRoutes(),
 		s.environmentRoutes(),
-		{tag: "api-keys", about: "Bearer credentials, one user's each: shown once on creation, stored hashed, revocable.",
-			params: map[string]param{"id": uuidPathParam("key_id", "id", "")}, routes: []route{
-				{"GET /v1/orgs/{org}/api-keys", s.v1(listOf(s, toAPIKey, Service.ListAPIKeys)), op{id: "listAPIKeys", summary: "List the org's API keys, never their secrets.", needs: "apikeys.manage", out: listJSON[apiKeyJSON]{}}},
-				{"POST /v1/orgs/{org}/api-keys", s.v1(s.createAPIKey), op{id: "createAPIKey", summary: "Make an API key for the caller; its secret is in the answer, once.", needs: "apikeys.manage", in: apiKeyInput{}, out: newAPIKeyJSON{}}},
-				{"DELETE /v1/orgs/{org}/api-keys/{id}", s.v1(s.deleteByID("id", Service.RevokeAPIKey)), op{id: "revokeAPIKey", summary: "Revoke an API key; it stops working at once.", needs: "apikeys.manage", answer: "Revoked"}},
-			}},
+		s.apiKeyRoutes(),
 		s.accessRoutes(),
 		s.auditRoutes(),
-		{tag: "operations", about: "For operators and load balancers: liveness, readiness, metrics and this document. No authentication.", routes: []route{
-			{"GET /healthz", http.HandlerFunc(s.healthz), op{id: "healthz", summary: "The process is up.", out: statusJSON{}}},
-			{"GET /readyz", http.HandlerFunc(s.readyz), op{id: "readyz", summary: "The database answers.", out: statusJSON{}, errs: []int{http.StatusServiceUnavailable}}},
-			{"GET /metrics", metricsHandler(s.gather), op{id: "metrics", summary: "Metrics in the Prometheus text exposition format 0.0.4.",
-				about: "http_requests_total{route,method,status}, http_request_duration_seconds{route,method} (histogram), then whatever the server adds (database pool, per-node counts).",
-				raw:   &response{Description: "OK", Content: ordered{{"text/plain; version=0.0.4", map[string]schema{"schema": stringSchema}}}}}},
-			{"GET /openapi.json", http.HandlerFunc(serveOpenAPI), op{id: "openapi", summary: "This document.",
-				raw: &response{Description: "OK", Content: ordered{{"application/json", map[string]schema{"schema": {Type: "object"}}}}}}},
-		}},
+		s.operationRoutes(),
 	}
 }
 
@@ -209,6 +171,19 @@ type headerProbe struct {
 func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
+
+// operationRoutes are the routes for operators: no /v1 prefix, no authentication.
+func (s *server) operationRoutes() group {
+	return group{tag: "operations", about: "For operators and load balancers: liveness, readiness, metrics and this document. No authentication.", routes: []route{
+		{"GET /healthz", http.HandlerFunc(s.healthz), op{id: "healthz", summary: "The process is up.", out: statusJSON{}}},
+		{"GET /readyz", http.HandlerFunc(s.readyz), op{id: "readyz", summary: "The database answers.", out: statusJSON{}, errs: []int{http.StatusServiceUnavailable}}},
+		{"GET /metrics", metricsHandler(s.gather), op{id: "metrics", summary: "Metrics in the Prometheus text exposition format 0.0.4.",
+			about: "http_requests_total{route,method,status}, http_request_duration_seconds{route,method} (histogram), then whatever the server adds (database pool, per-node counts).",
+			raw:   &response{Description: "OK", Content: ordered{{"text/plain; version=0.0.4", map[string]schema{"schema": stringSchema}}}}}},
+		{"GET /openapi.json", http.HandlerFunc(serveOpenAPI), op{id: "openapi", summary: "This document.",
+			raw: &response{Description: "OK", Content: ordered{{"application/json", map[string]schema{"schema": {Type: "object"}}}}}}},
+	}}
+}
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, statusJSON{"ok"})
