@@ -67,7 +67,9 @@ generated-check: generate
 ## then the summary tables (layer vs raw driver, pgbench, ...)
 BENCHLOG := $(CURDIR)/bench.out
 bench: postgres
-	set -o pipefail; STRATA_BENCH_PGBENCH=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./... | tee $(BENCHLOG)
+	set -o pipefail; STRATA_BENCH_PGBENCH=1 $(GO) test -run '^$$' -bench . -skip 'BenchmarkTracingOverhead' -benchmem -timeout 30m ./... | tee $(BENCHLOG)
+	# tracing's targets (1%, 5%) are near this machine's noise: 3 s a case
+	set -o pipefail; $(GO) test -run '^$$' -bench 'BenchmarkTracingOverhead' -benchtime 3s -benchmem -timeout 30m ./internal/loadtest | tee -a $(BENCHLOG)
 	set -o pipefail; STRATA_LOADTEST=1 STRATA_LOADTEST_OUT=$(CURDIR)/loadtest.out $(GO) test -count=1 -timeout 30m -v -run 'TestImportThroughput|TestHTTPLoad|TestHotOrgHTTP|TestAuditMemory' ./internal/loadtest | tee -a $(BENCHLOG)
 	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h -A4 '^tracing ' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true; grep -h 'audited/unaudited' $(BENCHLOG) || true; grep -h 'long/short' $(BENCHLOG) || true; cat $(CURDIR)/loadtest.out 2>/dev/null || true
 
