@@ -16,7 +16,7 @@ ifneq ($(wildcard /dev/shm/.),)
 export STRATA_TEST_POSTGRES_TMPDIR ?= /dev/shm
 endif
 
-.PHONY: all run build test generate check vet sqlc-vet lint-api generated-check bench soak ha fuzz tools postgres pg_auto_failover
+.PHONY: all run build test generate check vet sqlc-vet lint-api generated-check bench bench-smoke soak ha fuzz tools postgres pg_auto_failover
 
 all: check
 
@@ -72,6 +72,11 @@ bench: postgres
 	set -o pipefail; $(GO) test -run '^$$' -bench 'BenchmarkTracingOverhead' -benchtime 3s -benchmem -timeout 30m ./internal/loadtest | tee -a $(BENCHLOG)
 	set -o pipefail; STRATA_LOADTEST=1 STRATA_LOADTEST_OUT=$(CURDIR)/loadtest.out $(GO) test -count=1 -timeout 30m -v -run 'TestImportThroughput|TestHTTPLoad|TestHotOrgHTTP|TestAuditMemory' ./internal/loadtest | tee -a $(BENCHLOG)
 	@echo; echo '=== summary ==='; grep -h -A7 '^layer vs' $(BENCHLOG) || true; grep -h -A4 '^tracing ' $(BENCHLOG) || true; grep -h 'throughput ratio' $(BENCHLOG) || true; grep -h 'audited/unaudited' $(BENCHLOG) || true; grep -h 'long/short' $(BENCHLOG) || true; cat $(CURDIR)/loadtest.out 2>/dev/null || true
+
+## bench-smoke: every benchmark once (-benchtime 1x), so that none rots
+## unnoticed between make bench runs; CI runs it (about 2.5 min)
+bench-smoke: postgres
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 
 ## soak: the fault tests (kill -9 under load, connection loss, replica loss,
 ## switchover and failover on pg_auto_failover), each repeating its fault for
