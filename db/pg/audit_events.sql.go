@@ -147,8 +147,10 @@ SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
-WHERE h.org_id = $1 AND +e.seq <= h.seq AND e.seq >= $2 AND e.seq <= $3
+FROM audit_events e
+WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = $1)
+  AND e.seq <= (SELECT h.seq FROM audit_heads h WHERE h.org_id = $1)
+  AND e.seq >= $2 AND e.seq <= $3
   AND ($4::bytea IS NULL OR e.actor_id = $4)
   AND ($5::text IS NULL OR e.action = $5)
   AND ($6::text IS NULL OR e.target_type = $6)
@@ -195,8 +197,11 @@ type ListAuditEventsAscRow struct {
 
 // A page of the org's sealed events (up to its head), oldest first, within
 // [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
-// so that the scan starts where the page does; the unary + keeps SQLite from
-// starting at the head instead); each with the hash of the event before it.
+// so that the scan starts where the page does); each with the hash of the
+// event before it. The chain and the head are scalar subqueries, not a
+// join: with a constant chain the primary key's order is the page's, so the
+// scan reads the page's rows and stops; joined, it read every row from the
+// cursor to the end of the chain and sorted them, for each page.
 func (q *Queries) ListAuditEventsAsc(ctx context.Context, arg ListAuditEventsAscParams) ([]ListAuditEventsAscRow, error) {
 	rows, err := q.db.Query(ctx, listAuditEventsAsc,
 		arg.OrgID,
@@ -251,8 +256,10 @@ SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
-WHERE h.org_id = $1 AND +e.seq <= h.seq AND e.seq >= $2 AND e.seq <= $3
+FROM audit_events e
+WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = $1)
+  AND e.seq <= (SELECT h.seq FROM audit_heads h WHERE h.org_id = $1)
+  AND e.seq >= $2 AND e.seq <= $3
   AND ($4::bytea IS NULL OR e.actor_id = $4)
   AND ($5::text IS NULL OR e.action = $5)
   AND ($6::text IS NULL OR e.target_type = $6)

@@ -106,7 +106,7 @@ func cachedChain(t *testing.T, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(os.TempDir(), fmt.Sprintf("strata-loadtest-chain-%s-%d.db", h[:12], n))
+	file := filepath.Join(os.TempDir(), fmt.Sprintf("strata-loadtest-chain-v2-%s-%d.db", h[:12], n)) // v2: sealed
 	if _, err := os.Stat(file); err == nil {
 		return file
 	}
@@ -158,5 +158,10 @@ func makeChain(t *testing.T, file string, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Anchor the chain as strata serve's sealer does after each commit: the
+	// CLI reads the trail up to the anchored head, and does not seal.
+	if _, err := audit.NewSealer(db.AuditEvents(), audit.SealerOptions{}).SealAll(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

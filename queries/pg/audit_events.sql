@@ -18,14 +18,19 @@ SELECT CAST(coalesce(min(lo), 0) AS bigint) AS lo, CAST(coalesce(max(hi), 0) AS 
 -- name: ListAuditEventsAsc :many
 -- A page of the org's sealed events (up to its head), oldest first, within
 -- [lo, hi] (the caller folds its cursor in: one lower and one upper bound,
--- so that the scan starts where the page does; the unary + keeps SQLite from
--- starting at the head instead); each with the hash of the event before it.
+-- so that the scan starts where the page does); each with the hash of the
+-- event before it. The chain and the head are scalar subqueries, not a
+-- join: with a constant chain the primary key's order is the page's, so the
+-- scan reads the page's rows and stops; joined, it read every row from the
+-- cursor to the end of the chain and sorted them, for each page.
 SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id, e.target_id,
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
-WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
+FROM audit_events e
+WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = @org_id)
+  AND e.seq <= (SELECT h.seq FROM audit_heads h WHERE h.org_id = @org_id)
+  AND e.seq >= @lo AND e.seq <= @hi
   AND (sqlc.narg(actor_id)::bytea IS NULL OR e.actor_id = sqlc.narg(actor_id))
   AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action))
   AND (sqlc.narg(target_type)::text IS NULL OR e.target_type = sqlc.narg(target_type))
@@ -42,8 +47,10 @@ SELECT e.seq, e.occurred_at, e.id, e.format, e.actor_type, e.outcome, e.actor_id
        e.api_key_id, e.hash, e.action, e.target_type, e.metadata, e.remote_addr, e.request_id,
        CAST(coalesce((SELECT p.hash FROM audit_events p WHERE p.chain = e.chain AND p.seq = e.seq - 1),
                      decode(repeat('00', 32), 'hex')) AS bytea) AS prev_hash
-FROM audit_events e JOIN audit_heads h ON h.chain = e.chain
-WHERE h.org_id = @org_id AND +e.seq <= h.seq AND e.seq >= @lo AND e.seq <= @hi
+FROM audit_events e
+WHERE e.chain = (SELECT h.chain FROM audit_heads h WHERE h.org_id = @org_id)
+  AND e.seq <= (SELECT h.seq FROM audit_heads h WHERE h.org_id = @org_id)
+  AND e.seq >= @lo AND e.seq <= @hi
   AND (sqlc.narg(actor_id)::bytea IS NULL OR e.actor_id = sqlc.narg(actor_id))
   AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action))
   AND (sqlc.narg(target_type)::text IS NULL OR e.target_type = sqlc.narg(target_type))
