@@ -493,3 +493,46 @@ func appendOnly(b testing.TB, db repo.DB, org uuid.UUID, n int) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkAuditPageLongChain reads the first two pages of the trail, oldest
+// first and newest first, of a chain of 1,000 events and of one of 50,000,
+// side by side: a page costs its rows, not the chain behind it, so long/short
+// stays near 1. (On PostgreSQL a page once joined the chain's head and read
+// every event from the cursor to the end of the chain: 7 here.)
+func BenchmarkAuditPageLongChain(b *testing.B) {
+	const short, long = 1_000, 50_000
+	for _, d := range testdb.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			ctx := context.Background()
+			type chain struct {
+				db   repo.DB
+				org  uuid.UUID
+				took time.Duration
+			}
+			chains := make([]*chain, 2)
+			for i, n := range []int{short, long} {
+				db := testdb.Open(b, d)
+				c := &chain{db: db, org: createOrg(b, db, "org").ID}
+				recordBatches(b, db, []uuid.UUID{c.org}, n, nil)
+				chains[i] = c
+			}
+			for b.Loop() {
+				for _, c := range chains {
+					start := time.Now()
+					for _, desc := range []bool{false, true} {
+						req := repo.PageRequest{Limit: repo.MaxPageSize}
+						for range 2 {
+							page, err := c.db.AuditEvents().List(ctx, c.org, repo.AuditFilter{Descending: desc}, req)
+							if err != nil || len(page.Items) != repo.MaxPageSize {
+								b.Fatalf("page of %d events, %v", len(page.Items), err)
+							}
+							req.Cursor = page.Next
+						}
+					}
+					c.took += time.Since(start)
+				}
+			}
+			b.ReportMetric(float64(chains[1].took)/float64(chains[0].took), "long/short")
+		})
+	}
+}
