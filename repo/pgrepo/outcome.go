@@ -40,16 +40,11 @@ const eventSlack = time.Millisecond
 // first. One that crashed before sending it took the commit along, and the
 // new primary rightly answers that it did not happen.
 func (s *Store) resolve(ctx context.Context, ev *queuedEvent) (committed bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
+	tx, err := begin(ctx, s.pool)
 	if err != nil {
 		return false, mapErr(err, "transaction")
 	}
-	defer conn.Release()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return false, mapErr(err, "transaction")
-	}
-	defer func() { _ = tx.Rollback(ctx) }() // the placeholder goes
+	defer tx.rollback(ctx) // the placeholder goes
 	committed, err = eventCommitted(ctx, pgdb.New(tx), ev)
 	if err != nil {
 		return false, mapErr(err, "transaction")
