@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,13 @@ import (
 )
 
 // API keys: routes, request bodies, the JSON shape and the handlers.
+
+// apiKeyService is what the API-key routes call of the service.
+type apiKeyService interface {
+	ListAPIKeys(ctx context.Context, p service.Principal, slug string, page repo.PageRequest) (repo.Page[repo.APIKey], error)
+	CreateAPIKey(ctx context.Context, p service.Principal, slug string, in service.NewAPIKey) (service.NewKey, error)
+	RevokeAPIKey(ctx context.Context, p service.Principal, slug string, id uuid.UUID) error
+}
 
 // apiKeyRoutes are the routes of /v1/orgs/{org}/api-keys.
 func (s *server) apiKeyRoutes() group {

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"cmp"
+	"context"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -18,6 +20,14 @@ import (
 )
 
 // The access check and the audit trail: reads with query parameters.
+
+// auditService is what the access-check and audit routes call of the service.
+type auditService interface {
+	CheckAccess(ctx context.Context, p service.Principal, slug string, userID uuid.UUID, perm string, projectID *uuid.UUID) (rbac.Decision, error)
+	ListAuditEvents(ctx context.Context, p service.Principal, slug string, f repo.AuditFilter, page repo.PageRequest) (repo.Page[repo.AuditEvent], error)
+	VerifyAudit(ctx context.Context, p service.Principal, slug string) (audit.Report, error)
+	ExportAudit(ctx context.Context, p service.Principal, slug string, format service.ExportFormat, f repo.AuditFilter, w io.Writer) (int64, error)
+}
 
 // accessRoutes is the access check.
 func (s *server) accessRoutes() group {

@@ -156,14 +156,28 @@ func fieldNames(t reflect.Type) map[string]bool {
 	return m
 }
 
-// pathID reads a UUID path value. A malformed one names nothing that could
-// exist, so it is a 404.
-func pathID(r *http.Request, name string) (uuid.UUID, error) {
-	id, err := parseUUID(r.PathValue(name))
-	if err != nil {
-		return uuid.Nil, repo.NotFound(strings.TrimSuffix(name, "_id"))
+// checkPathIDs refuses a path whose IDs are not UUIDs: each wildcard of
+// the matched route named id or ending in _id must be one (the API
+// document declares exactly these as UUIDs: TestOpenAPIOperations). A
+// malformed ID names nothing that could exist, so it is a 404. serveV1
+// calls it before the handler, which reads the IDs with pathID.
+func checkPathIDs(r *http.Request) error {
+	for seg := range strings.SplitSeq(r.Pattern, "/") {
+		name, ok := strings.CutPrefix(seg, "{")
+		name = strings.TrimSuffix(name, "}")
+		if ok && (name == "id" || strings.HasSuffix(name, "_id")) {
+			if _, err := parseUUID(r.PathValue(name)); err != nil {
+				return repo.NotFound(strings.TrimSuffix(name, "_id"))
+			}
+		}
 	}
-	return id, nil
+	return nil
+}
+
+// pathID is the UUID path value name, which checkPathIDs has checked.
+func pathID(r *http.Request, name string) uuid.UUID {
+	id, _ := parseUUID(r.PathValue(name))
+	return id
 }
 
 // parseUUID accepts only the canonical form, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,15 @@ import (
 )
 
 // Environments: routes, request bodies, the JSON shape and the handlers.
+
+// environmentService is what the environment routes call of the service.
+type environmentService interface {
+	ListEnvironments(ctx context.Context, p service.Principal, slug string, project uuid.UUID, page repo.PageRequest) (repo.Page[repo.Environment], error)
+	GetEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID) (repo.Environment, error)
+	CreateEnvironment(ctx context.Context, p service.Principal, slug string, project uuid.UUID, in repo.NewEnvironment) (repo.Environment, error)
+	UpdateEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID, in repo.EnvironmentUpdate) (repo.Environment, error)
+	DeleteEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID) error
+}
 
 // environmentRoutes are the routes of a project's environments. They need
 // the project's permissions, on the project.
@@ -53,64 +63,36 @@ type (
 	environmentPatch projectPatch
 )
 
-// environmentPath reads the project's ID and, when withID, the environment's.
-func environmentPath(r *http.Request, withID bool) (project, id uuid.UUID, err error) {
-	if project, err = pathID(r, "project_id"); err != nil || !withID {
-		return project, id, err
-	}
-	id, err = pathID(r, "environment_id")
-	return project, id, err
-}
-
 func (s *server) listEnvironments(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	project, _, err := environmentPath(r, false)
-	if err != nil {
-		return err
-	}
 	return list(s, w, r, toEnvironment, func(page repo.PageRequest) (repo.Page[repo.Environment], error) {
-		return s.svc.ListEnvironments(r.Context(), p, org(r), project, page)
+		return s.svc.ListEnvironments(r.Context(), p, org(r), pathID(r, "project_id"), page)
 	})
 }
 
 func (s *server) createEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	project, _, err := environmentPath(r, false)
-	if err != nil {
-		return err
-	}
 	in, err := decode[environmentInput](s, w, r)
 	if err != nil {
 		return err
 	}
-	e, err := s.svc.CreateEnvironment(r.Context(), p, org(r), project, repo.NewEnvironment{Name: in.Name, Description: in.Description})
+	e, err := s.svc.CreateEnvironment(r.Context(), p, org(r), pathID(r, "project_id"), repo.NewEnvironment{Name: in.Name, Description: in.Description})
 	return s.reply(w, r, http.StatusCreated, toEnvironment(e), err)
 }
 
 func (s *server) getEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	project, id, err := environmentPath(r, true)
-	if err != nil {
-		return err
-	}
-	e, err := s.svc.GetEnvironment(r.Context(), p, org(r), project, id)
+	e, err := s.svc.GetEnvironment(r.Context(), p, org(r), pathID(r, "project_id"), pathID(r, "environment_id"))
 	return s.reply(w, r, http.StatusOK, toEnvironment(e), err)
 }
 
 func (s *server) updateEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	project, id, err := environmentPath(r, true)
-	if err != nil {
-		return err
-	}
 	in, err := decode[environmentPatch](s, w, r)
 	if err != nil {
 		return err
 	}
-	e, err := s.svc.UpdateEnvironment(r.Context(), p, org(r), project, id, repo.EnvironmentUpdate{Name: in.Name, Description: in.Description})
+	e, err := s.svc.UpdateEnvironment(r.Context(), p, org(r), pathID(r, "project_id"), pathID(r, "environment_id"),
+		repo.EnvironmentUpdate{Name: in.Name, Description: in.Description})
 	return s.reply(w, r, http.StatusOK, toEnvironment(e), err)
 }
 
 func (s *server) deleteEnvironment(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	project, id, err := environmentPath(r, true)
-	if err != nil {
-		return err
-	}
-	return noContent(w, s.svc.DeleteEnvironment(r.Context(), p, org(r), project, id))
+	return noContent(w, s.svc.DeleteEnvironment(r.Context(), p, org(r), pathID(r, "project_id"), pathID(r, "environment_id")))
 }

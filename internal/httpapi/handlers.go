@@ -64,14 +64,10 @@ func listOf[T, R any](s *server, conv func(T) R, fetch listFunc[T]) apiHandler {
 type deleteFunc func(Service, context.Context, service.Principal, string, uuid.UUID) error
 
 // deleteByID serves a DELETE route whose path names the resource by a UUID
-// path value: 204, or 404 for an ID that is not a UUID.
+// path value: 204.
 func (s *server) deleteByID(param string, del deleteFunc) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-		id, err := pathID(r, param)
-		if err != nil {
-			return err
-		}
-		return noContent(w, del(s.svc, r.Context(), p, org(r), id))
+		return noContent(w, del(s.svc, r.Context(), p, org(r), pathID(r, param)))
 	}
 }
 

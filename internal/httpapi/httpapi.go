@@ -65,6 +65,22 @@ type Config struct {
 	Untraced bool
 }
 
+// Service is what the API needs of the use cases: exactly the methods of
+// *service.Service it calls, each entity's declared in its file beside the
+// handlers that call them. The handlers are unit-tested against a mock of
+// it (mocks.MockService).
+type Service interface {
+	Authenticate(ctx context.Context, key string, req service.Request) (service.Principal, error)
+	orgService
+	memberService
+	roleService
+	roleBindingService
+	projectService
+	environmentService
+	apiKeyService
+	auditService
+}
+
 // *service.Service is the Service the binary wires in.
 var _ Service = (*service.Service)(nil)
 

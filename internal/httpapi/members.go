@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,13 @@ import (
 )
 
 // Members: routes, request bodies, the JSON shape and the handlers.
+
+// memberService is what the member routes call of the service.
+type memberService interface {
+	ListMembers(ctx context.Context, p service.Principal, slug string, page repo.PageRequest) (repo.Page[repo.Member], error)
+	AddMember(ctx context.Context, p service.Principal, slug string, in service.NewMember) (repo.Member, error)
+	RemoveMember(ctx context.Context, p service.Principal, slug string, userID uuid.UUID) error
+}
 
 // memberRoutes are the routes of /v1/orgs/{org}/members.
 func (s *server) memberRoutes() group {

@@ -287,6 +287,9 @@ func (s *server) serveV1(w http.ResponseWriter, r *http.Request, h apiHandler) e
 	if p, err = s.withIdempotencyKey(w, r, p); err != nil {
 		return err
 	}
+	if err := checkPathIDs(r); err != nil {
+		return err
+	}
 	return h(w, r, p)
 }
 

@@ -25,6 +25,9 @@ type openAPIParam struct {
 	Name     string `json:"name"`
 	In       string `json:"in"`
 	Required bool   `json:"required"`
+	Schema   struct {
+		Format string `json:"format"`
+	} `json:"schema"`
 }
 
 type openAPIOp struct {
@@ -85,7 +88,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 // TestOpenAPIOperations checks each operation: a unique operationId, a
-// success response, and every path parameter declared.
+// success response, and every path parameter declared, as a UUID exactly
+// when its name is id or ends in _id (the server checks those before the
+// handler: checkPathIDs).
 func TestOpenAPIOperations(t *testing.T) {
 	_, doc := fetchOpenAPI(t)
 	resolve := func(p openAPIParam) openAPIParam {
@@ -131,6 +136,9 @@ func TestOpenAPIOperations(t *testing.T) {
 			for _, p := range append(slices.Clone(shared), op.Parameters...) {
 				if p = resolve(p); p.In == "path" {
 					declared[p.Name] = p.Required
+					if id := p.Name == "id" || strings.HasSuffix(p.Name, "_id"); id != (p.Schema.Format == "uuid") {
+						t.Errorf("%s: path parameter %s has format %q", name, p.Name, p.Schema.Format)
+					}
 				}
 			}
 			for _, m := range pathParam.FindAllStringSubmatch(path, -1) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,12 @@ import (
 )
 
 // Orgs: routes, request bodies, the JSON shape and the handlers.
+
+// orgService is what the org routes call of the service.
+type orgService interface {
+	GetOrg(ctx context.Context, p service.Principal, slug string) (repo.Org, error)
+	UpdateOrg(ctx context.Context, p service.Principal, slug string, in repo.OrgUpdate) (repo.Org, error)
+}
 
 // orgRoutes are the routes of /v1/orgs/{org}, the org itself.
 func (s *server) orgRoutes() group {

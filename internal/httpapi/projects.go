@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,15 @@ import (
 )
 
 // Projects: routes, request bodies, the JSON shape and the handlers.
+
+// projectService is what the project routes call of the service.
+type projectService interface {
+	ListProjects(ctx context.Context, p service.Principal, slug string, page repo.PageRequest) (repo.Page[repo.Project], error)
+	GetProject(ctx context.Context, p service.Principal, slug string, id uuid.UUID) (repo.Project, error)
+	CreateProject(ctx context.Context, p service.Principal, slug string, in repo.NewProject) (repo.Project, error)
+	UpdateProject(ctx context.Context, p service.Principal, slug string, id uuid.UUID, in repo.ProjectUpdate) (repo.Project, error)
+	DeleteProject(ctx context.Context, p service.Principal, slug string, id uuid.UUID) error
+}
 
 // projectRoutes are the routes of /v1/orgs/{org}/projects.
 func (s *server) projectRoutes() group {
@@ -62,23 +72,15 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request, p service
 }
 
 func (s *server) getProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	pr, err := s.svc.GetProject(r.Context(), p, org(r), id)
+	pr, err := s.svc.GetProject(r.Context(), p, org(r), pathID(r, "id"))
 	return s.reply(w, r, http.StatusOK, toProject(pr), err)
 }
 
 func (s *server) updateProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	in, err := decode[projectPatch](s, w, r)
 	if err != nil {
 		return err
 	}
-	pr, err := s.svc.UpdateProject(r.Context(), p, org(r), id, repo.ProjectUpdate{Name: in.Name, Description: in.Description})
+	pr, err := s.svc.UpdateProject(r.Context(), p, org(r), pathID(r, "id"), repo.ProjectUpdate{Name: in.Name, Description: in.Description})
 	return s.reply(w, r, http.StatusOK, toProject(pr), err)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,13 @@ import (
 )
 
 // Role bindings: routes, request bodies, the JSON shape and the handlers.
+
+// roleBindingService is what the role-binding routes call of the service.
+type roleBindingService interface {
+	ListRoleBindings(ctx context.Context, p service.Principal, slug string, page repo.PageRequest) (repo.Page[repo.RoleBinding], error)
+	CreateRoleBinding(ctx context.Context, p service.Principal, slug string, in service.NewBinding) (repo.RoleBinding, error)
+	DeleteRoleBinding(ctx context.Context, p service.Principal, slug string, id uuid.UUID) error
+}
 
 // roleBindingRoutes are the routes of /v1/orgs/{org}/role-bindings.
 func (s *server) roleBindingRoutes() group {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,14 @@ import (
 )
 
 // Roles: routes, request bodies, the JSON shape and the handlers.
+
+// roleService is what the role routes call of the service.
+type roleService interface {
+	ListRoles(ctx context.Context, p service.Principal, slug string, page repo.PageRequest) (repo.Page[repo.Role], error)
+	CreateRole(ctx context.Context, p service.Principal, slug, name string, perms []string) (repo.Role, error)
+	UpdateRole(ctx context.Context, p service.Principal, slug, name string, perms []string) (repo.Role, error)
+	DeleteRole(ctx context.Context, p service.Principal, slug, name string) error
+}
 
 // roleRoutes are the routes of /v1/orgs/{org}/roles.
 func (s *server) roleRoutes() group {
