@@ -61,7 +61,9 @@ type DB struct {
 	// statements prepared once per pool.
 	reads *sqlitescale.Reader
 	retry repo.RetryPolicy
-	store *store
+	// store serves the repositories outside transactions: DB has its
+	// accessors (Orgs, Projects, ...).
+	*store
 	// prepared holds the writer connection's prepared statements, made on
 	// the first transaction after the schema exists (see txQueries).
 	prepared atomic.Pointer[sqlitedb.Queries]
@@ -272,33 +274,6 @@ func (db *DB) txQueries(tx *sql.Tx) *sqlitedb.Queries {
 	}
 	return sqlitedb.New(tx)
 }
-
-// Orgs returns the organizations repository.
-func (db *DB) Orgs() repo.Orgs { return db.store.Orgs() }
-
-// Users returns the users repository.
-func (db *DB) Users() repo.Users { return db.store.Users() }
-
-// Memberships returns the memberships repository.
-func (db *DB) Memberships() repo.Memberships { return db.store.Memberships() }
-
-// Roles returns the roles repository.
-func (db *DB) Roles() repo.Roles { return db.store.Roles() }
-
-// RoleBindings returns the role bindings repository.
-func (db *DB) RoleBindings() repo.RoleBindings { return db.store.RoleBindings() }
-
-// Projects returns the projects repository.
-func (db *DB) Projects() repo.Projects { return db.store.Projects() }
-
-// APIKeys returns the API keys repository.
-func (db *DB) APIKeys() repo.APIKeys { return db.store.APIKeys() }
-
-// AuditEvents returns the audit events repository.
-func (db *DB) AuditEvents() repo.AuditEvents { return db.store.AuditEvents() }
-
-// IdempotencyKeys returns the idempotency key repository.
-func (db *DB) IdempotencyKeys() repo.IdempotencyKeys { return db.store.IdempotencyKeys() }
 
 // InTx runs fn in one transaction on the writer connection (see
 // repo.Store.InTx), retrying under the configured policy.

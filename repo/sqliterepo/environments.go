@@ -9,9 +9,6 @@ import (
 	"github.com/strata-go/strata/repo"
 )
 
-// Environments returns the environment repository.
-func (db *DB) Environments() repo.Environments { return db.store.Environments() }
-
 func (s *store) Environments() repo.Environments { return environments{s} }
 
 // environments implements repo.Environments.
