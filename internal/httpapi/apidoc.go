@@ -24,7 +24,9 @@ import (
 //   - POST answers 201, DELETE 204, the others 200; a mutating route
 //     takes the Idempotency-Key header;
 //   - the request body's example is the in value's non-zero fields, so
-//     declare it with values (in: projectInput{Name: "website"});
+//     declare it with values (in: projectInput{Name: "website"}): the
+//     authorization matrix (authz_test.go) sends it, and a required query
+//     parameter's Example, to call the route;
 //   - the error answers follow from the method and body: every /v1 route
 //     can answer 401, 403, 404, 429, 500 and 503, one that reads input 400,
 //     a mutation 409 and 422, one with a body 413 and 415; a route outside
