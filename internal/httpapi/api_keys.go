@@ -25,7 +25,7 @@ func (s *server) apiKeyRoutes() group {
 	return group{tag: "api-keys", about: "Bearer credentials, one user's each: shown once on creation, stored hashed, revocable.",
 		params: map[string]param{"id": uuidPathParam("key_id", "id", "")}, routes: []route{
 			{"GET /v1/orgs/{org}/api-keys", s.v1(listOf(s, toAPIKey, Service.ListAPIKeys)), op{id: "listAPIKeys", summary: "List the org's API keys, never their secrets.", needs: "apikeys.manage", out: listJSON[apiKeyJSON]{}}},
-			{"POST /v1/orgs/{org}/api-keys", s.v1(s.createAPIKey), op{id: "createAPIKey", summary: "Make an API key for the caller; its secret is in the answer, once.", needs: "apikeys.manage", in: apiKeyInput{}, out: newAPIKeyJSON{}}},
+			{"POST /v1/orgs/{org}/api-keys", s.v1(s.createAPIKey), op{id: "createAPIKey", summary: "Make an API key for the caller; its secret is in the answer, once.", needs: "apikeys.manage", in: apiKeyInput{Name: "ci"}, out: newAPIKeyJSON{}}},
 			{"DELETE /v1/orgs/{org}/api-keys/{id}", s.v1(s.deleteByID("id", Service.RevokeAPIKey)), op{id: "revokeAPIKey", summary: "Revoke an API key; it stops working at once.", needs: "apikeys.manage", answer: "Revoked"}},
 		}}
 }

@@ -23,6 +23,10 @@ import (
 //   - GET with a listJSON answer takes limit and cursor;
 //   - POST answers 201, DELETE 204, the others 200; a mutating route
 //     takes the Idempotency-Key header;
+//   - the request body's example is the in value's non-zero fields, so
+//     declare it with values (in: projectInput{Name: "website"}): the
+//     authorization matrix (authz_test.go) sends it, and a required query
+//     parameter's Example, to call the route;
 //   - the error answers follow from the method and body: every /v1 route
 //     can answer 401, 403, 404, 429, 500 and 503, one that reads input 400,
 //     a mutation 409 and 422, one with a body 413 and 415; a route outside
@@ -58,7 +62,7 @@ type op struct {
 	about   string // the description, before the permission
 	needs   string // the permission, e.g. "projects.read (on the project)"
 	query   []param
-	in      any       // the request body's type (a zero value); nil: none
+	in      any       // the request body's type, its non-zero fields the body's example; nil: none
 	out     any       // the JSON answer's type; nil: none, or raw
 	raw     *response // an answer that is not JSON of out's type
 	answer  string    // the success answer's description, if not OK, Created or Deleted
@@ -241,21 +245,16 @@ func (d *docBuilder) add(g group, rt route) error {
 		o = append(o, keyValue{"parameters", params})
 	}
 	if rt.in != nil {
-		o = append(o, keyValue{"requestBody", ordered{{"required", true}, {"content", jsonContent(d.schemas.ref(rt.in, true))}}})
+		o = append(o, keyValue{"requestBody", ordered{{"required", true}, {"content", jsonContent(d.schemas.ref(rt.in, true), example(rt.in))}}})
 	}
 
-	status, success := http.StatusOK, response{Description: "OK"}
-	switch {
-	case method == http.MethodPost:
-		status, success.Description = http.StatusCreated, "Created"
-	case method == http.MethodDelete:
-		status, success.Description = http.StatusNoContent, "Deleted"
-	}
+	status, description := successStatus(method)
+	success := response{Description: description}
 	if rt.answer != "" {
 		success.Description = rt.answer
 	}
 	if rt.out != nil {
-		success.Content = jsonContent(d.schemas.ref(rt.out, false))
+		success.Content = jsonContent(d.schemas.ref(rt.out, false), nil)
 	}
 	if rt.raw != nil {
 		success = *rt.raw
@@ -288,7 +287,42 @@ func (d *docBuilder) add(g group, rt route) error {
 	return nil
 }
 
-// jsonContent is an application/json content of schema s.
-func jsonContent(s schema) ordered {
-	return ordered{{"application/json", map[string]schema{"schema": s}}}
+// successStatus is the status and description of a method's success
+// answer: POST 201 Created, DELETE 204 Deleted, the others 200 OK.
+func successStatus(method string) (int, string) {
+	switch method {
+	case http.MethodPost:
+		return http.StatusCreated, "Created"
+	case http.MethodDelete:
+		return http.StatusNoContent, "Deleted"
+	}
+	return http.StatusOK, "OK"
+}
+
+// example is a request body's example: the fields of in (a struct) that are
+// not zero, by their JSON names; nil when all are zero. The authorization
+// matrix sends it too (TestAuthorizationMatrix), so it is a body the route
+// accepts.
+func example(in any) ordered {
+	v := reflect.ValueOf(in)
+	var ex ordered
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() || v.Field(i).IsZero() {
+			continue
+		}
+		ex = append(ex, keyValue{name, v.Field(i).Interface()})
+	}
+	return ex
+}
+
+// jsonContent is an application/json content of schema s, with its example
+// when ex is not nil.
+func jsonContent(s schema, ex ordered) ordered {
+	media := ordered{{"schema", s}}
+	if ex != nil {
+		media = append(media, keyValue{"example", ex})
+	}
+	return ordered{{"application/json", media}}
 }

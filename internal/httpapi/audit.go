@@ -34,8 +34,8 @@ func (s *server) accessRoutes() group {
 	return group{tag: "access", about: "Ask whether a member may do something, and why (the deciding role and binding).", routes: []route{
 		{"GET /v1/orgs/{org}/access-check", s.v1(s.checkAccess), op{id: "checkAccess", summary: "May a member use a permission, org-wide or on one project?", needs: "members.read", out: decisionJSON{},
 			query: []param{
-				{Name: "user_id", In: "query", Required: true, Schema: schema{Type: "string", Format: "uuid"}, Description: "The member asked about."},
-				{Name: "permission", In: "query", Required: true, Schema: stringSchema, Description: "A known permission, e.g. `projects.update`."},
+				{Name: "user_id", In: "query", Required: true, Schema: schema{Type: "string", Format: "uuid"}, Description: "The member asked about.", Example: "5f0c3a52-8d4e-4b8f-9a61-0d2b7c9e1f43"},
+				{Name: "permission", In: "query", Required: true, Schema: stringSchema, Description: "A known permission, e.g. `projects.update`.", Example: "projects.update"},
 				{Name: "project_id", In: "query", Schema: schema{Type: "string", Format: "uuid"}, Description: "The project; absent: the org."},
 			}}},
 	}}

@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +37,7 @@ type call struct{ method, path, body string }
 
 // endpoint is one /v1 route in the matrix: the permission it needs, its
 // success status, and how to make a request on something that exists
-// (prepared as the owner, through the service).
+// (prepared as the owner).
 type endpoint struct {
 	route   string // the pattern it exercises
 	perm    string
@@ -43,74 +45,167 @@ type endpoint struct {
 	prepare func(w *world) call
 }
 
-// endpoints covers every /v1 route.
-func endpoints() []endpoint {
-	const o = "/v1/orgs/acme"
-	get := func(path string) func(*world) call {
-		return func(*world) call { return call{"GET", o + path, ""} }
+// endpoints covers every /v1 route, each read from its declaration
+// (httpapi.Ops, what the OpenAPI document is made of): the permission is the
+// first word of what the document says the route needs, the success status
+// the one the document gives, and the request is made by (*world).request.
+// A new entity's routes need nothing here.
+func endpoints(t *testing.T) []endpoint {
+	t.Helper()
+	ops := map[string]httpapi.Op{}
+	for _, o := range httpapi.Ops() {
+		ops[o.Route] = o
 	}
-	return []endpoint{
-		{"GET /v1/orgs/{org}", "org.read", 200, get("")},
-		{"PATCH /v1/orgs/{org}", "org.update", 200, func(w *world) call { return call{"PATCH", o, fmt.Sprintf(`{"name":"Acme %d"}`, w.next())} }},
+	var out []endpoint
+	for _, o := range httpapi.Ops() {
+		if !strings.Contains(o.Route, " /v1/") {
+			continue
+		}
+		perm, _, _ := strings.Cut(o.Needs, " ")
+		if !rbac.Known(perm) {
+			t.Errorf("%s: needs %q, not a known permission", o.Route, o.Needs)
+		}
+		out = append(out, endpoint{o.Route, perm, o.Status, func(w *world) call { return w.request(ops, o) }})
+	}
+	return out
+}
 
-		{"GET /v1/orgs/{org}/members", "members.read", 200, get("/members")},
-		{"POST /v1/orgs/{org}/members", "members.manage", 201, func(w *world) call {
-			return call{"POST", o + "/members", fmt.Sprintf(`{"email":"new-%d@acme.test","name":"New","role":"viewer"}`, w.next())}
-		}},
-		{"DELETE /v1/orgs/{org}/members/{user_id}", "members.manage", 204, func(w *world) call { return call{"DELETE", o + "/members/" + w.addMember(rbac.Viewer).String(), ""} }},
+// fixtures are the values a route's declaration cannot make, by route, then
+// by the name of a path parameter, a required query parameter or a field of
+// the body's example. A route's fixtures also serve the POST that makes one
+// of its things for a route below it.
+var fixtures = map[string]func(w *world) map[string]string{
+	// A binding is given to a member; the example's user_id names no one.
+	// (The binding DELETE removes is made by this POST too.)
+	"POST /v1/orgs/{org}/role-bindings": func(w *world) map[string]string {
+		return map[string]string{"user_id": w.addMember(rbac.Viewer).String()}
+	},
+	// A POST would make a key of the owner's, which an admin may not revoke
+	// (TestEscalationIsRefused): revoke a viewer's.
+	"DELETE /v1/orgs/{org}/api-keys/{id}": func(w *world) map[string]string {
+		return map[string]string{"id": w.viewerAPIKey().String()}
+	},
+	// The member asked about must be one; the example's user_id names no one.
+	"GET /v1/orgs/{org}/access-check": func(w *world) map[string]string {
+		return map[string]string{"user_id": w.owner.UserID.String()}
+	},
+}
 
-		{"GET /v1/orgs/{org}/roles", "roles.read", 200, get("/roles")},
-		{"POST /v1/orgs/{org}/roles", "roles.manage", 201, func(w *world) call {
-			return call{"POST", o + "/roles", fmt.Sprintf(`{"name":"custom-%d","permissions":["projects.read"]}`, w.next())}
-		}},
-		{"PUT /v1/orgs/{org}/roles/{name}", "roles.manage", 200, func(w *world) call {
-			return call{"PUT", o + "/roles/" + w.customRole(), `{"permissions":["projects.read","projects.update"]}`}
-		}},
-		{"DELETE /v1/orgs/{org}/roles/{name}", "roles.manage", 204, func(w *world) call { return call{"DELETE", o + "/roles/" + w.customRole(), ""} }},
-
-		{"GET /v1/orgs/{org}/role-bindings", "roles.read", 200, get("/role-bindings")},
-		{"POST /v1/orgs/{org}/role-bindings", "roles.manage", 201, func(w *world) call {
-			return call{"POST", o + "/role-bindings", `{"user_id":"` + w.addMember(rbac.Viewer).String() + `","role":"member"}`}
-		}},
-		{"DELETE /v1/orgs/{org}/role-bindings/{id}", "roles.manage", 204, func(w *world) call {
-			b, err := w.svc.CreateRoleBinding(w.ctx, w.owner, "acme", service.NewBinding{UserID: w.addMember(rbac.Viewer), Role: rbac.Member})
-			if err != nil {
-				w.t.Fatal(err)
+// request makes a call of route o on things that exist. It fills the path
+// from the left: {org} is acme, a fixture's value is taken as is, and any
+// other {p} is made by POSTing, as the owner, the collection before it (its
+// path so far) with that POST's example body, and taking p from the answer,
+// or its id when it has no p. Required query parameters take their
+// examples, and the body is o's example; fixtures replace either.
+func (w *world) request(ops map[string]httpapi.Op, o httpapi.Op) call {
+	w.t.Helper()
+	fixed := w.fixtures(o.Route)
+	method, pattern, _ := strings.Cut(o.Route, " ")
+	var collection, path string // the pattern so far, and the path that fills it
+	for _, seg := range strings.Split(pattern, "/")[1:] {
+		value := seg
+		if name, isParam := strings.CutPrefix(seg, "{"); isParam {
+			name = strings.TrimSuffix(name, "}")
+			v, ok := fixed[name]
+			switch {
+			case name == "org":
+				v = "acme"
+			case ok:
+				delete(fixed, name)
+			default:
+				v = w.create(ops, collection, path, name)
 			}
-			return call{"DELETE", o + "/role-bindings/" + b.ID.String(), ""}
-		}},
-
-		{"GET /v1/orgs/{org}/projects", "projects.read", 200, get("/projects")},
-		{"POST /v1/orgs/{org}/projects", "projects.create", 201, func(w *world) call {
-			return call{"POST", o + "/projects", fmt.Sprintf(`{"name":"project-%d","description":"d"}`, w.next())}
-		}},
-		{"GET /v1/orgs/{org}/projects/{id}", "projects.read", 200, func(w *world) call { return call{"GET", o + "/projects/" + w.project().String(), ""} }},
-		{"PATCH /v1/orgs/{org}/projects/{id}", "projects.update", 200, func(w *world) call {
-			return call{"PATCH", o + "/projects/" + w.project().String(), `{"description":"changed"}`}
-		}},
-		{"DELETE /v1/orgs/{org}/projects/{id}", "projects.delete", 204, func(w *world) call { return call{"DELETE", o + "/projects/" + w.project().String(), ""} }},
-		{"GET /v1/orgs/{org}/projects/{project_id}/environments", "projects.read", 200, func(w *world) call { return call{"GET", w.environment(false), ""} }},
-		{"POST /v1/orgs/{org}/projects/{project_id}/environments", "projects.update", 201, func(w *world) call {
-			return call{"POST", w.environment(false), `{"name":"production"}`}
-		}},
-		{"GET /v1/orgs/{org}/projects/{project_id}/environments/{environment_id}", "projects.read", 200, func(w *world) call { return call{"GET", w.environment(true), ""} }},
-		{"PATCH /v1/orgs/{org}/projects/{project_id}/environments/{environment_id}", "projects.update", 200, func(w *world) call {
-			return call{"PATCH", w.environment(true), `{"description":"changed"}`}
-		}},
-		{"DELETE /v1/orgs/{org}/projects/{project_id}/environments/{environment_id}", "projects.update", 204, func(w *world) call { return call{"DELETE", w.environment(true), ""} }},
-
-		{"GET /v1/orgs/{org}/api-keys", "apikeys.manage", 200, get("/api-keys")},
-		{"POST /v1/orgs/{org}/api-keys", "apikeys.manage", 201, func(w *world) call { return call{"POST", o + "/api-keys", `{"name":"ci"}`} }},
-		{"DELETE /v1/orgs/{org}/api-keys/{id}", "apikeys.manage", 204, func(w *world) call { return call{"DELETE", o + "/api-keys/" + w.viewerAPIKey().String(), ""} }},
-
-		{"GET /v1/orgs/{org}/access-check", "members.read", 200, func(w *world) call {
-			return call{"GET", o + "/access-check?permission=projects.update&user_id=" + w.owner.UserID.String(), ""}
-		}},
-
-		{"GET /v1/orgs/{org}/audit-events", "audit.read", 200, get("/audit-events")},
-		{"GET /v1/orgs/{org}/audit-events/verify", "audit.read", 200, get("/audit-events/verify")},
-		{"GET /v1/orgs/{org}/audit-events/export", "audit.read", 200, get("/audit-events/export?format=csv")},
+			value = url.PathEscape(v)
+		}
+		collection += "/" + seg
+		path += "/" + value
 	}
+	query := url.Values{}
+	for name, example := range o.Query {
+		value, ok := fixed[name]
+		if !ok {
+			value = example
+		}
+		delete(fixed, name)
+		if value == "" {
+			w.t.Fatalf("%s: required query parameter %s has no Example in its declaration", o.Route, name)
+		}
+		query.Set(name, value)
+	}
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	body := w.body(o, fixed)
+	if len(fixed) > 0 {
+		w.t.Fatalf("%s: fixtures %v name nothing in the route", o.Route, fixed)
+	}
+	return call{method, path, body}
+}
+
+// fixtures returns the fixture values of route, made now.
+func (w *world) fixtures(route string) map[string]string {
+	if f := fixtures[route]; f != nil {
+		return f(w)
+	}
+	return map[string]string{}
+}
+
+// create makes a thing in the collection (its pattern, and the path that
+// fills it) as the owner, with its POST's example, and returns the answer's
+// name, or its id.
+func (w *world) create(ops map[string]httpapi.Op, collection, path, name string) string {
+	w.t.Helper()
+	route := "POST " + collection
+	o, ok := ops[route]
+	if !ok {
+		w.t.Fatalf("no route %s to make {%s} with", route, name)
+	}
+	fixed := w.fixtures(route)
+	body := w.body(o, fixed)
+	if len(fixed) > 0 {
+		w.t.Fatalf("%s: fixtures %v name no field of its body", route, fixed)
+	}
+	m := w.must(201, w.ownerKey, "POST", path, body).json(w.t)
+	for _, key := range []string{name, "id"} {
+		if v, ok := m[key].(string); ok {
+			return v
+		}
+	}
+	w.t.Fatalf("%s answered %v: no %s, no id", route, m, name)
+	return ""
+}
+
+// body is o's example body with the fixtures of its fields (which it takes
+// out of fixed) and, so that four calls of a route do not collide on a
+// natural key, a "name" and an "email" made unique: "-N" (w.next) added to
+// the name, before the @ of the email.
+func (w *world) body(o httpapi.Op, fixed map[string]string) string {
+	w.t.Helper()
+	if o.Body == "" {
+		return ""
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(o.Body), &fields); err != nil {
+		w.t.Fatalf("%s: example %s: %v", o.Route, o.Body, err)
+	}
+	if name, ok := fields["name"].(string); ok {
+		fields["name"] = fmt.Sprintf("%s-%d", name, w.next())
+	}
+	if email, ok := fields["email"].(string); ok {
+		local, domain, _ := strings.Cut(email, "@")
+		fields["email"] = fmt.Sprintf("%s-%d@%s", local, w.next(), domain)
+	}
+	for name, value := range fixed {
+		if _, ok := fields[name]; ok {
+			fields[name] = value
+			delete(fixed, name)
+		}
+	}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(b)
 }
 
 // customRole creates a custom role as the owner and returns its name.
@@ -133,22 +228,6 @@ func (w *world) project() uuid.UUID {
 	return p.ID
 }
 
-// environment creates a project as the owner and returns the path of its
-// environments or, when one, of an environment it creates in it.
-func (w *world) environment(one bool) string {
-	w.t.Helper()
-	project := w.project()
-	path := "/v1/orgs/acme/projects/" + project.String() + "/environments"
-	if !one {
-		return path
-	}
-	e, err := w.svc.CreateEnvironment(w.ctx, w.owner, "acme", project, repo.NewEnvironment{Name: "staging"})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return path + "/" + e.ID.String()
-}
-
 // viewerAPIKey creates an API key of a new viewer's: a key everyone with
 // apikeys.manage may revoke (revoking a key of someone who holds more than
 // the caller is refused: see TestEscalationIsRefused).
@@ -162,10 +241,11 @@ func (w *world) viewerAPIKey() uuid.UUID {
 	return k.ID
 }
 
-// TestAuthorizationMatrix calls every endpoint as every built-in role. An
-// allowed call answers its success status and, for a mutation, leaves
-// exactly one success event (a read leaves none); a forbidden one answers
-// 403 and leaves exactly one denied event naming the caller.
+// TestAuthorizationMatrix calls every /v1 route (endpoints, read from the
+// routes' declarations) as every built-in role (rolePerms). An allowed call
+// answers its success status and, for a mutation, leaves exactly one
+// success event (a read leaves none); a forbidden one answers 403 and leaves
+// exactly one denied event naming the caller and the permission.
 func TestAuthorizationMatrix(t *testing.T) {
 	w := newWorld(t)
 	parent := t
@@ -177,7 +257,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		keys[role] = w.keyFor(w.org.ID, users[role])
 	}
 
-	for _, e := range endpoints() {
+	for _, e := range endpoints(t) {
 		for _, role := range []string{rbac.Owner, rbac.Admin, rbac.Member, rbac.Viewer} {
 			t.Run(role+" "+e.route, func(t *testing.T) {
 				w.t = t
@@ -222,21 +302,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 }
 
-// TestMatrixCoversEveryRoute holds the matrix to the routes New registers.
-func TestMatrixCoversEveryRoute(t *testing.T) {
-	var covered, v1 []string
-	for _, e := range endpoints() {
-		covered = append(covered, e.route)
-	}
-	for _, r := range httpapi.Routes() {
-		if strings.Contains(r, " /v1/") {
-			v1 = append(v1, r)
+// TestMatrixFixturesNameRoutes holds the matrix's fixtures to the routes
+// New registers: one left behind by a renamed route would go unused.
+func TestMatrixFixturesNameRoutes(t *testing.T) {
+	routes := httpapi.Routes()
+	for route := range fixtures {
+		if !slices.Contains(routes, route) {
+			t.Errorf("fixtures of %s: no such route", route)
 		}
-	}
-	slices.Sort(covered)
-	slices.Sort(v1)
-	if !slices.Equal(covered, v1) {
-		t.Errorf("the matrix covers\n%v\nthe /v1 routes are\n%v", covered, v1)
 	}
 }
 
@@ -249,7 +322,7 @@ func TestCrossOrgIsNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range endpoints() {
+	for _, e := range endpoints(t) {
 		c := e.prepare(w)
 		before := w.head(w.org.ID)
 		a := w.call(bKey.Secret, c.method, c.path, c.body)

@@ -34,11 +34,11 @@ func (s *server) environmentRoutes() group {
 			{"GET " + envs, s.v1(s.listEnvironments),
 				op{id: "listEnvironments", summary: "List a project's environments.", needs: "projects.read (on the project)", out: listJSON[environmentJSON]{}}},
 			{"POST " + envs, s.v1(s.createEnvironment),
-				op{id: "createEnvironment", summary: "Add an environment to a project.", needs: "projects.update (on the project)", in: environmentInput{}, out: environmentJSON{}}},
+				op{id: "createEnvironment", summary: "Add an environment to a project.", needs: "projects.update (on the project)", in: environmentInput{Name: "production"}, out: environmentJSON{}}},
 			{"GET " + envs + "/{environment_id}", s.v1(s.getEnvironment),
 				op{id: "getEnvironment", summary: "Get an environment.", needs: "projects.read (on the project)", out: environmentJSON{}}},
 			{"PATCH " + envs + "/{environment_id}", s.v1(s.updateEnvironment),
-				op{id: "updateEnvironment", summary: "Change an environment's name or description; absent fields are unchanged.", needs: "projects.update (on the project)", in: environmentPatch{}, out: environmentJSON{}}},
+				op{id: "updateEnvironment", summary: "Change an environment's name or description; absent fields are unchanged.", needs: "projects.update (on the project)", in: environmentPatch{Description: new("Serves eu-west-1.")}, out: environmentJSON{}}},
 			{"DELETE " + envs + "/{environment_id}", s.v1(s.deleteEnvironment),
 				op{id: "deleteEnvironment", summary: "Delete an environment.", needs: "projects.update (on the project)"}},
 		}}

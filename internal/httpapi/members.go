@@ -26,7 +26,7 @@ func (s *server) memberRoutes() group {
 		params: map[string]param{"user_id": uuidPathParam("user_id", "user_id", "")}, routes: []route{
 			{"GET /v1/orgs/{org}/members", s.v1(listOf(s, toMember, Service.ListMembers)), op{id: "listMembers", summary: "List the org's members.", needs: "members.read", out: listJSON[memberJSON]{}}},
 			{"POST /v1/orgs/{org}/members", s.v1(s.addMember), op{id: "addMember", summary: "Add a user, found by email or created, with a role bound org-wide.",
-				about: "The caller must hold every permission the role grants.", needs: "members.manage", in: memberInput{}, out: memberJSON{}}},
+				about: "The caller must hold every permission the role grants.", needs: "members.manage", in: memberInput{Email: "ada@acme.test", Name: "Ada Lovelace", Role: "viewer"}, out: memberJSON{}}},
 			{"DELETE /v1/orgs/{org}/members/{user_id}", s.v1(s.deleteByID("user_id", Service.RemoveMember)), op{id: "removeMember", summary: "Remove a member with their role bindings and API keys in the org.",
 				about: "The last owner cannot be removed (409).", needs: "members.manage", answer: "Removed"}},
 		}}

@@ -23,7 +23,7 @@ type orgService interface {
 func (s *server) orgRoutes() group {
 	return group{tag: "orgs", about: "An org is a tenant: every other resource belongs to exactly one, and no call sees another org's data.", routes: []route{
 		{"GET /v1/orgs/{org}", s.v1(s.getOrg), op{id: "getOrg", summary: "Get the org.", needs: "org.read", out: orgJSON{}}},
-		{"PATCH /v1/orgs/{org}", s.v1(s.updateOrg), op{id: "updateOrg", summary: "Rename the org or change its home region.", needs: "org.update", in: orgPatch{}, out: orgJSON{}}},
+		{"PATCH /v1/orgs/{org}", s.v1(s.updateOrg), op{id: "updateOrg", summary: "Rename the org or change its home region.", needs: "org.update", in: orgPatch{Name: new("Acme Inc.")}, out: orgJSON{}}},
 	}}
 }
 

@@ -29,11 +29,11 @@ func (s *server) projectRoutes() group {
 			{"GET /v1/orgs/{org}/projects", s.v1(listOf(s, toProject, Service.ListProjects)),
 				op{id: "listProjects", summary: "List the org's projects.", needs: "projects.read (org-wide)", out: listJSON[projectJSON]{}}},
 			{"POST /v1/orgs/{org}/projects", s.v1(s.createProject),
-				op{id: "createProject", summary: "Create a project.", needs: "projects.create", in: projectInput{}, out: projectJSON{}}},
+				op{id: "createProject", summary: "Create a project.", needs: "projects.create", in: projectInput{Name: "website", Description: "The public site."}, out: projectJSON{}}},
 			{"GET /v1/orgs/{org}/projects/{id}", s.v1(s.getProject),
 				op{id: "getProject", summary: "Get a project.", needs: "projects.read (on the project)", out: projectJSON{}}},
 			{"PATCH /v1/orgs/{org}/projects/{id}", s.v1(s.updateProject),
-				op{id: "updateProject", summary: "Change a project's name or description; absent fields are unchanged.", needs: "projects.update (on the project)", in: projectPatch{}, out: projectJSON{}}},
+				op{id: "updateProject", summary: "Change a project's name or description; absent fields are unchanged.", needs: "projects.update (on the project)", in: projectPatch{Description: new("The public site, in three languages.")}, out: projectJSON{}}},
 			{"DELETE /v1/orgs/{org}/projects/{id}", s.v1(s.deleteByID("id", Service.DeleteProject)),
 				op{id: "deleteProject", summary: "Delete a project and its project-scoped role bindings.", needs: "projects.delete (on the project)"}},
 		}}

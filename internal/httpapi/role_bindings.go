@@ -26,7 +26,7 @@ func (s *server) roleBindingRoutes() group {
 		params: map[string]param{"id": uuidPathParam("binding_id", "id", "")}, routes: []route{
 			{"GET /v1/orgs/{org}/role-bindings", s.v1(listOf(s, toRoleBinding, Service.ListRoleBindings)), op{id: "listRoleBindings", summary: "List the org's role bindings.", needs: "roles.read", out: listJSON[roleBindingJSON]{}}},
 			{"POST /v1/orgs/{org}/role-bindings", s.v1(s.createRoleBinding), op{id: "createRoleBinding", summary: "Bind a role to a member, org-wide or on one project.",
-				about: "The caller must hold what the role grants at that scope.", needs: "roles.manage", in: roleBindingInput{}, out: roleBindingJSON{}}},
+				about: "The caller must hold what the role grants at that scope.", needs: "roles.manage", in: roleBindingInput{UserID: "5f0c3a52-8d4e-4b8f-9a61-0d2b7c9e1f43", Role: "member"}, out: roleBindingJSON{}}},
 			{"DELETE /v1/orgs/{org}/role-bindings/{id}", s.v1(s.deleteByID("id", Service.DeleteRoleBinding)), op{id: "deleteRoleBinding", summary: "Remove a role binding.",
 				about: "The org keeps an owner (409).", needs: "roles.manage"}},
 		}}

@@ -27,9 +27,9 @@ func (s *server) roleRoutes() group {
 		params: map[string]param{"name": {ref: "role_name", Name: "name", In: "path", Required: true, Schema: stringSchema, Description: "The role's name."}}, routes: []route{
 			{"GET /v1/orgs/{org}/roles", s.v1(listOf(s, toRole, Service.ListRoles)), op{id: "listRoles", summary: "List the org's roles, built-in ones included.", needs: "roles.read", out: listJSON[roleJSON]{}}},
 			{"POST /v1/orgs/{org}/roles", s.v1(s.createRole), op{id: "createRole", summary: "Create a custom role.",
-				about: "The caller must hold every permission the role grants.", needs: "roles.manage", in: roleInput{}, out: roleJSON{}}},
+				about: "The caller must hold every permission the role grants.", needs: "roles.manage", in: roleInput{Name: "deployer", Permissions: []string{"projects.read", "projects.update"}}, out: roleJSON{}}},
 			{"PUT /v1/orgs/{org}/roles/{name}", s.v1(s.updateRole), op{id: "updateRole", summary: "Replace a custom role's permissions.",
-				about: "Built-in roles are a conflict (409). The caller must hold every permission the role grants after the change.", needs: "roles.manage", in: rolePermissions{}, out: roleJSON{}}},
+				about: "Built-in roles are a conflict (409). The caller must hold every permission the role grants after the change.", needs: "roles.manage", in: rolePermissions{Permissions: []string{"projects.read"}}, out: roleJSON{}}},
 			{"DELETE /v1/orgs/{org}/roles/{name}", s.v1(s.deleteRole), op{id: "deleteRole", summary: "Delete a custom role that is no longer bound.", needs: "roles.manage"}},
 		}}
 }
