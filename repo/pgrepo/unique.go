@@ -100,8 +100,11 @@ func (v *uniqueViolation) Unwrap() error { return v.err }
 // named returns err, or, when it is a unique violation, a uniqueViolation
 // wrapping it.
 func (k *uniqueKeys) named(err error) error {
+	if err == nil {
+		return nil // before pgErr, which escapes: no allocation on success
+	}
 	var pgErr *pgconn.PgError
-	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
 		return err
 	}
 	return &uniqueViolation{err: err, field: k.field(pgErr.ConstraintName)}
