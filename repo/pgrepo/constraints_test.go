@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/internal/pgtest"
 	"github.com/strata-go/strata/internal/testdb"
@@ -24,51 +26,30 @@ type uniqueKey struct {
 	field string
 }
 
-// pgUniqueKeys returns the unique keys of db's schema, each with the field
-// db names for it (from the catalog it loaded at Open).
-func pgUniqueKeys(t *testing.T, db *pgrepo.DB) []uniqueKey {
-	rows, err := db.Pool().Query(t.Context(), `
+// The unique keys of a migrated schema, one row each: the key's name, its
+// table, and its columns in order, comma-separated, an expression as "".
+const (
+	pgUniqueKeysSQL = `
 		SELECT i.relname, t.relname,
-		       array(SELECT coalesce(a.attname, '')
+		       array_to_string(array(SELECT coalesce(a.attname, '')
 		             FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, n)
 		             LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-		             ORDER BY k.n)
+		             ORDER BY k.n), ',')
 		FROM pg_index x
 		JOIN pg_class i ON i.oid = x.indexrelid
 		JOIN pg_class t ON t.oid = x.indrelid
-		WHERE x.indisunique AND t.relnamespace = current_schema()::regnamespace`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var keys []uniqueKey
-	for rows.Next() {
-		var k uniqueKey
-		if err := rows.Scan(&k.Name, &k.Table, &k.Columns); err != nil {
-			t.Fatal(err)
-		}
-		if slices.Contains(k.Columns, "") {
-			k.Columns = nil // an expression
-		}
-		k.field = db.UniqueViolationField(k.Name)
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
-
-// sqliteUniqueKeys returns the unique keys of db's schema, each with the
-// field sqliterepo names for it from what the message of a violation says
-// of it (see its violatedKey): the name of an index on expressions, the
-// table and columns of any other key.
-func sqliteUniqueKeys(t *testing.T, db *sql.DB) []uniqueKey {
-	rows, err := db.QueryContext(t.Context(), `
-		SELECT m.name, il.name,
+		WHERE x.indisunique AND t.relnamespace = current_schema()::regnamespace`
+	sqliteUniqueKeysSQL = `
+		SELECT il.name, m.name,
 		       (SELECT group_concat(coalesce(name, ''), ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno))
 		FROM sqlite_schema m, pragma_index_list(m.name) il
-		WHERE m.type = 'table' AND il."unique"`)
+		WHERE m.type = 'table' AND il."unique"`
+)
+
+// uniqueKeys returns the unique keys query lists in db, each with the field
+// field says an adapter names for it.
+func uniqueKeys(t *testing.T, db *sql.DB, query string, field func(constraint.Key) string) []uniqueKey {
+	rows, err := db.QueryContext(t.Context(), query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,21 +58,40 @@ func sqliteUniqueKeys(t *testing.T, db *sql.DB) []uniqueKey {
 	for rows.Next() {
 		var k uniqueKey
 		var cols string
-		if err := rows.Scan(&k.Table, &k.Name, &cols); err != nil {
+		if err := rows.Scan(&k.Name, &k.Table, &cols); err != nil {
 			t.Fatal(err)
 		}
 		if k.Columns = strings.Split(cols, ","); slices.Contains(k.Columns, "") {
-			k.Columns = nil
-			k.field = constraint.Field(constraint.Key{Name: k.Name})
-		} else {
-			k.field = constraint.Field(constraint.Key{Table: k.Table, Columns: k.Columns})
+			k.Columns = nil // an expression
 		}
+		k.field = field(k.Key)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// pgUniqueKeys returns the unique keys of db's schema, each with the field
+// db names for it (from the catalog it loaded at Open).
+func pgUniqueKeys(t *testing.T, db *pgrepo.DB) []uniqueKey {
+	conn := stdlib.OpenDBFromPool(db.Pool())
+	defer conn.Close()
+	return uniqueKeys(t, conn, pgUniqueKeysSQL, func(k constraint.Key) string { return db.UniqueViolationField(k.Name) })
+}
+
+// sqliteUniqueKeys returns the unique keys of db's schema, each with the
+// field sqliterepo names for it from what the message of a violation says
+// of it (see its violatedKey): the name of an index on expressions, the
+// table and columns of any other key.
+func sqliteUniqueKeys(t *testing.T, db *sqliterepo.DB) []uniqueKey {
+	return uniqueKeys(t, db.Writer(), sqliteUniqueKeysSQL, func(k constraint.Key) string {
+		if k.Columns == nil {
+			return constraint.Field(constraint.Key{Name: k.Name})
+		}
+		return constraint.Field(constraint.Key{Table: k.Table, Columns: k.Columns})
+	})
 }
 
 // same reports whether a PostgreSQL key and an SQLite key are the same key
@@ -114,7 +114,7 @@ func same(pg, lite constraint.Key) bool {
 // constraint's tests and by the conformance suite's conflicts.)
 func TestUniqueKeysNameTheSameField(t *testing.T) {
 	pg := pgUniqueKeys(t, testdb.Open(t, repo.PostgreSQL).(*pgrepo.DB))
-	lite := sqliteUniqueKeys(t, testdb.Open(t, repo.SQLite).(*sqliterepo.DB).Writer())
+	lite := sqliteUniqueKeys(t, testdb.Open(t, repo.SQLite).(*sqliterepo.DB))
 	audit := func(k uniqueKey) bool { return strings.HasPrefix(k.Table, "audit_") }
 	for _, k := range slices.Concat(pg, lite) {
 		if audit(k) && k.field != "" {
@@ -144,7 +144,7 @@ func TestUniqueKeysNameTheSameField(t *testing.T) {
 			t.Errorf("exception %s on %s is not a key of the PostgreSQL schema", e.Name, e.Table)
 		}
 	}
-	lite = sqliteUniqueKeys(t, testdb.Open(t, repo.SQLite).(*sqliterepo.DB).Writer())
+	lite = sqliteUniqueKeys(t, testdb.Open(t, repo.SQLite).(*sqliterepo.DB))
 	for _, e := range constraint.Exceptions() {
 		if !slices.ContainsFunc(lite, func(k uniqueKey) bool { return k.Table == e.Table && e.Matches(k.Key) }) {
 			t.Errorf("exception %s on %s is not a key of the SQLite schema", e.Name, e.Table)
