@@ -181,11 +181,16 @@ func redact(rawURL string) string {
 }
 
 // NewMigrator returns a migrator for db's schema, for the dialect db speaks.
-// Close it when done; db stays open.
+// Close it when done; db stays open. On PostgreSQL, db rereads its unique
+// keys after each Up or Down (see pgrepo.DB.LoadUniqueKeys).
 func NewMigrator(db repo.DB) (*migrations.Migrator, error) {
 	switch d := db.(type) {
 	case *pgrepo.DB:
-		return migrations.New(repo.PostgreSQL, stdlib.OpenDBFromPool(d.Pool()))
+		m, err := migrations.New(repo.PostgreSQL, stdlib.OpenDBFromPool(d.Pool()))
+		if err == nil {
+			m.OnChange(func() error { return d.LoadUniqueKeys(context.Background()) })
+		}
+		return m, err
 	case *sqliterepo.DB:
 		return migrations.New(repo.SQLite, d.Writer())
 	}

@@ -19,6 +19,21 @@ import (
 type Migrator struct {
 	m       *migrate.Migrate
 	dialect repo.Dialect
+	changed func() error // see OnChange
+}
+
+// OnChange makes Up and Down call fn once they are done, whether or not
+// they succeeded (a failed migration may have changed the schema part of
+// the way); fn's error joins theirs. strata.NewMigrator has a PostgreSQL
+// database reread its unique keys so (pgrepo.DB.LoadUniqueKeys).
+func (m *Migrator) OnChange(fn func() error) { m.changed = fn }
+
+// done returns err joined with the error of the OnChange function, if any.
+func (m *Migrator) done(err error) error {
+	if m.changed == nil {
+		return err
+	}
+	return errors.Join(err, m.changed())
 }
 
 // New returns a Migrator for db, an open database of the given dialect. On
@@ -65,14 +80,14 @@ func (m *Migrator) Close() error {
 }
 
 // Up applies every migration not yet applied. Nothing to do is not an error.
-func (m *Migrator) Up() error { return noChange(m.m.Up()) }
+func (m *Migrator) Up() error { return m.done(noChange(m.m.Up())) }
 
 // Down rolls back n migrations; n <= 0 rolls back all of them.
 func (m *Migrator) Down(n int) error {
 	if n <= 0 {
-		return noChange(m.m.Down())
+		return m.done(noChange(m.m.Down()))
 	}
-	return noChange(m.m.Steps(-n))
+	return m.done(noChange(m.m.Steps(-n)))
 }
 
 // Version returns the current schema version (0 for an empty database) and

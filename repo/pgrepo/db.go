@@ -11,7 +11,10 @@
 // replicas per the context's consistency, and writes record consistency
 // tokens when the context asks (scaling.WithTokenRecorder).
 //
-// Open does not migrate; see package migrations.
+// Open does not migrate; see package migrations. It reads which unique keys
+// the schema has, so that a unique violation's ErrConflict names the input
+// field the key is about (repo.Error.Field); strata.Migrate reads them
+// again (see DB.LoadUniqueKeys).
 package pgrepo
 
 import (
@@ -81,10 +84,22 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, mapErr(err, "database")
 	}
-	return New(pool, opts), nil
+	return loaded(ctx, New(pool, opts))
 }
 
-// New wraps an existing pool. Close closes the pool.
+// loaded returns db once it has loaded its unique keys (see unique.go), or
+// closes it.
+func loaded(ctx context.Context, db *DB) (*DB, error) {
+	if err := db.LoadUniqueKeys(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// New wraps an existing pool. Close closes the pool. Unlike Open, it does
+// not read the schema's unique keys: until LoadUniqueKeys, a unique
+// violation's error names no field.
 func New(pool *pgxpool.Pool, opts Options) *DB {
 	if opts.Retry.MaxAttempts == 0 {
 		opts.Retry = repo.DefaultRetryPolicy
@@ -93,7 +108,8 @@ func New(pool *pgxpool.Pool, opts Options) *DB {
 	if reader == nil {
 		reader = pool
 	}
-	s := &Store{pool: pool, retry: opts.Retry, w: pgdb.New(pool), r: pgdb.New(reader), queued: make(chan struct{}, 1), doubts: &doubts{},
+	keys := &uniqueKeys{}
+	s := &Store{pool: pool, retry: opts.Retry, w: keys.naming(pool), r: pgdb.New(reader), keys: keys, queued: make(chan struct{}, 1), doubts: &doubts{},
 		chains: new(sync.Map), sealer: &sealerPool{primary: pool}, wait: pgscale.NewPrimaryWait(pool, opts.PrimaryWait)}
 	return &DB{Store: s, pool: pool}
 }
@@ -112,7 +128,7 @@ func OpenCluster(ctx context.Context, primaryURL string, replicas []scaling.Repl
 		}
 		return nil, mapErr(err, "database")
 	}
-	return NewCluster(c, opts), nil
+	return loaded(ctx, NewCluster(c, opts))
 }
 
 // NewCluster wraps a pgscale.Cluster: the Store reads through it, writes
@@ -123,7 +139,7 @@ func NewCluster(c *pgscale.Cluster, opts Options) *DB {
 	db := New(c.Primary(), opts)
 	db.cluster = c
 	db.Store.cluster = c
-	db.Store.w = pgdb.New(c.Writer())
+	db.Store.w = db.keys.naming(c.Writer())
 	db.Store.wait = c.PrimaryWait()
 	return db
 }
@@ -237,7 +253,10 @@ type Store struct {
 	retry repo.RetryPolicy
 	w     *pgdb.Queries // writes: the pool, or the transaction
 	r     *pgdb.Queries // reads: the reader, or the transaction
-	tx    *txConn       // non-nil inside InTx
+	// keys name the field of a violated unique key (see unique.go); w's
+	// statements, and a transaction's, run through them.
+	keys *uniqueKeys
+	tx   *txConn // non-nil inside InTx
 	// queued is signaled (without blocking) after each commit of a
 	// transaction that queued audit events; see DB.Queued.
 	queued chan struct{}
@@ -330,8 +349,8 @@ func (s *Store) runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx repo.S
 	// within ctx. Rollback on a broken connection fails too; fn's error is
 	// the one to report.
 	defer tx.rollback(ctx)
-	q := pgdb.New(tx)
-	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, tx: tx, queued: s.queued, chains: s.chains, sealer: s.sealer}); err != nil {
+	q := s.keys.naming(tx)
+	if err := fn(&Store{pool: s.pool, retry: s.retry, w: q, r: q, keys: s.keys, tx: tx, queued: s.queued, chains: s.chains, sealer: s.sealer}); err != nil {
 		return err
 	}
 	if tx.conn.Conn().IsClosed() { // it broke, and fn did not notice: nothing to commit

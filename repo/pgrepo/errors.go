@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/strata-go/strata/repo"
-	"github.com/strata-go/strata/repo/internal/constraint"
 )
 
 // op says what kind of statement failed, which decides what a foreign-key
@@ -40,7 +39,11 @@ func mapErrOp(err error, what string, o op) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return fromSQLState(pgErr, what, o)
+		e := fromSQLState(pgErr, what, o)
+		if v := (*uniqueViolation)(nil); errors.As(err, &v) {
+			e.Field = v.field // see unique.go
+		}
+		return e
 	}
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
@@ -54,13 +57,13 @@ func mapErrOp(err error, what string, o op) error {
 	return &repo.Error{Kind: repo.ErrInternal, Message: what + ": unexpected database error", Err: err}
 }
 
-func fromSQLState(pgErr *pgconn.PgError, what string, o op) error {
+// fromSQLState maps a PostgreSQL error to the repo vocabulary; a unique
+// violation's Field is left to the caller (see unique.go).
+func fromSQLState(pgErr *pgconn.PgError, what string, o op) *repo.Error {
 	e := &repo.Error{Err: pgErr}
 	switch code := pgErr.Code; {
 	case code == "23505": // unique_violation
 		e.Kind, e.Message = repo.ErrConflict, what+" already exists"
-		u, _ := constraint.Named(pgErr.ConstraintName)
-		e.Field = u.Field
 	case code == "23503": // foreign_key_violation
 		if o == opDelete {
 			e.Kind, e.Message = repo.ErrConflict, what+" is still in use"

@@ -60,7 +60,7 @@ func codeError(code int, what string, o op, cause error) *repo.Error {
 	switch code {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		e.Kind, e.Message = repo.ErrConflict, what+" already exists"
-		e.Field = violatedKey(cause.Error()).Field
+		e.Field = constraint.Field(violatedKey(cause.Error()))
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		if o == opDelete {
 			e.Kind, e.Message = repo.ErrConflict, what+" is still in use"
@@ -82,33 +82,30 @@ func codeError(code int, what string, o op, cause error) *repo.Error {
 	return e
 }
 
-// violatedKey returns the unique key the message of a UNIQUE or PRIMARY KEY
-// violation names, or the zero Unique when it names none the schema has.
+// violatedKey returns what the message of a UNIQUE or PRIMARY KEY violation
+// says of the violated key, or the zero Key when it says nothing readable.
 // The result code says a key was violated; SQLite says which only in the
 // message (no API gives a constraint's name), in one fixed form:
 // "UNIQUE constraint failed: " and then "index 'NAME'" for an index on
 // expressions, or the key's columns, "table.col, table.col", for any
 // other key. The driver adds its own words around it
 // ("constraint failed: ... (2067)").
-func violatedKey(msg string) constraint.Unique {
+func violatedKey(msg string) constraint.Key {
 	_, key, ok := strings.Cut(msg, "UNIQUE constraint failed: ")
 	if !ok {
-		return constraint.Unique{}
+		return constraint.Key{}
 	}
 	key, _, _ = strings.Cut(key, " (")
 	if name, ok := strings.CutPrefix(key, "index '"); ok {
-		u, _ := constraint.Named(strings.TrimSuffix(name, "'"))
-		return u
+		return constraint.Key{Name: strings.TrimSuffix(name, "'")}
 	}
-	var table string
-	var columns []string
+	var k constraint.Key
 	for col := range strings.SplitSeq(key, ", ") {
 		t, c, ok := strings.Cut(col, ".")
-		if !ok || (table != "" && t != table) {
-			return constraint.Unique{}
+		if !ok || (k.Table != "" && t != k.Table) {
+			return constraint.Key{}
 		}
-		table, columns = t, append(columns, c)
+		k.Table, k.Columns = t, append(k.Columns, c)
 	}
-	u, _ := constraint.On(table, columns)
-	return u
+	return k
 }

@@ -1,81 +1,95 @@
-// Package constraint lists the unique keys of Strata's schema and the input
-// field each one guards, so that both adapters name the same field in the
-// ErrConflict of a unique violation.
+// Package constraint names the input field a violated unique key is about,
+// so that both adapters name the same field in the ErrConflict of a unique
+// violation, with no list of keys to keep by hand.
 //
-// PostgreSQL reports a violated key by its name (migrations/pg names every
-// one). SQLite reports an index on expressions by its name, which
-// migrations/sqlite makes the same as PostgreSQL's, and any other key only
-// by its table and columns; so each key is listed with both.
+// The rule: a key is about its last column, the one the caller chose within
+// the scope of the columns before it (projects (org_id, name) -> "name",
+// memberships (org_id, user_id) -> "user_id"); about no field when that
+// column is id (the adapters make IDs) or the table is the audit trail's
+// (audit_*: the adapters make every audit key). A new table's keys thus
+// need no declaration. The few keys the rule gets wrong, or cannot see
+// because they index expressions, are the exceptions (see Exceptions).
 //
-//	u, ok := constraint.Named("projects_org_name_key")          // u.Field == "name"
-//	u, ok = constraint.On("projects", []string{"org_id", "name"}) // the same key
+// Each adapter tells Field what it knows of the violated key: PostgreSQL
+// reports its name, which pgrepo resolves to the table and columns through
+// the catalog; SQLite reports the table and columns of a key on columns,
+// and the name of an index on expressions.
+//
+//	constraint.Field(constraint.Key{Table: "projects", Columns: []string{"org_id", "name"}}) // "name"
+//	constraint.Field(constraint.Key{Name: "users_email_key"})                               // "email"
 package constraint
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
-// Unique is one unique key of the schema: a primary key, a UNIQUE
+// Key is what an adapter knows of a unique key: a primary key, a UNIQUE
 // constraint or a unique index.
-type Unique struct {
-	// Name is the key's name in migrations/pg, e.g. "projects_org_name_key".
+type Key struct {
+	// Name is the key's name, e.g. "projects_org_name_key"; "" when
+	// unknown (SQLite reports a key on columns by its columns only).
 	Name string
-	// Table is the table the key is on.
+	// Table is the table the key is on; "" when unknown (SQLite reports an
+	// index on expressions by its name only).
 	Table string
 	// Columns are the key's columns in order, or nil when the key indexes
-	// an expression (SQLite then reports the index by Name).
+	// an expression or they are unknown.
 	Columns []string
-	// Field is the input field (its JSON name) a violation is about: the
-	// one the caller chose that made the key. "" when no single input field
-	// does: the adapter made the key (IDs), or several fields make it.
+}
+
+// Exception is a unique key whose field the rule gets wrong or cannot see,
+// with the field it is about.
+type Exception struct {
+	// Key identifies the key: by Name, or by Table and Columns when they
+	// are set (SQLite reports a key on columns by them only).
+	Key
+	// Field is the input field (its JSON name) a violation is about, or ""
+	// for none.
 	Field string
 }
 
-// uniques are the keys of every table but the audit trail's, whose keys
-// (sequence numbers, event IDs) the adapters make and the audit redesign
-// owns.
-var uniques = []Unique{
-	{Name: "orgs_pkey", Table: "orgs", Columns: []string{"id"}},
-	{Name: "orgs_slug_key", Table: "orgs", Columns: []string{"slug"}, Field: "slug"},
-	{Name: "users_pkey", Table: "users", Columns: []string{"id"}},
-	{Name: "users_email_key", Table: "users", Field: "email"}, // on lower(email)
-	{Name: "memberships_pkey", Table: "memberships", Columns: []string{"org_id", "user_id"}, Field: "user_id"},
-	{Name: "roles_pkey", Table: "roles", Columns: []string{"id"}},
-	{Name: "roles_org_id_key", Table: "roles", Columns: []string{"org_id", "id"}},
-	{Name: "roles_org_name_key", Table: "roles", Columns: []string{"org_id", "name"}, Field: "name"},
-	{Name: "projects_pkey", Table: "projects", Columns: []string{"id"}},
-	{Name: "projects_org_id_key", Table: "projects", Columns: []string{"org_id", "id"}},
-	{Name: "projects_org_name_key", Table: "projects", Columns: []string{"org_id", "name"}, Field: "name"},
-	{Name: "environments_pkey", Table: "environments", Columns: []string{"id"}},
-	{Name: "environments_project_name_key", Table: "environments", Columns: []string{"org_id", "project_id", "name"}, Field: "name"},
-	{Name: "role_bindings_pkey", Table: "role_bindings", Columns: []string{"id"}},
-	// The user, the role and the project together make a grant.
-	{Name: "role_bindings_grant_key", Table: "role_bindings"}, // on ifnull(project_id, '') in SQLite
-	{Name: "api_keys_pkey", Table: "api_keys", Columns: []string{"id"}},
-	{Name: "api_keys_org_id_key", Table: "api_keys", Columns: []string{"org_id", "id"}},
-	// A key claimed twice is the service's to answer (409 or a replay).
-	{Name: "idempotency_keys_pkey", Table: "idempotency_keys", Columns: []string{"org_id", "api_key_id", "key_hash"}},
+// exceptions are the keys the rule does not name right. Every one is in
+// both dialects' schemas (pgrepo's tests check it).
+var exceptions = []Exception{
+	// On lower(email): an expression, which the rule cannot see.
+	{Key: Key{Name: "users_email_key", Table: "users"}, Field: "email"},
+	// The user, the role and the project together make a grant: no one of
+	// them is the field at fault. On ifnull(project_id, '') in SQLite.
+	{Key: Key{Name: "role_bindings_grant_key", Table: "role_bindings"}},
+	// The key's hash comes from a header (Idempotency-Key), not a field of
+	// the input, and a key claimed twice is the service's to answer (409
+	// or a replay).
+	{Key: Key{Name: "idempotency_keys_pkey", Table: "idempotency_keys", Columns: []string{"org_id", "api_key_id", "key_hash"}}},
 }
 
-// Uniques returns every unique key of the schema's tables except the audit
-// trail's. The caller must not modify it.
-func Uniques() []Unique { return uniques }
+// Exceptions returns the keys whose field is declared rather than derived.
+// The caller must not modify it.
+func Exceptions() []Exception { return exceptions }
 
-// Named returns the unique key called name.
-func Named(name string) (Unique, bool) {
-	i := slices.IndexFunc(uniques, func(u Unique) bool { return u.Name == name })
-	if i < 0 {
-		return Unique{}, false
+// Field returns the input field (its JSON name) a violation of k is about,
+// or "" when no single input field is: the rule of the package doc, or the
+// key's exception.
+func Field(k Key) string {
+	for _, e := range exceptions {
+		if e.Matches(k) {
+			return e.Field
+		}
 	}
-	return uniques[i], true
+	if len(k.Columns) == 0 || strings.HasPrefix(k.Table, "audit_") {
+		return ""
+	}
+	if last := k.Columns[len(k.Columns)-1]; last != "id" {
+		return last
+	}
+	return ""
 }
 
-// On returns the unique key of table over exactly columns, in order; never
-// a key on expressions.
-func On(table string, columns []string) (Unique, bool) {
-	i := slices.IndexFunc(uniques, func(u Unique) bool {
-		return u.Table == table && u.Columns != nil && slices.Equal(u.Columns, columns)
-	})
-	if i < 0 {
-		return Unique{}, false
+// Matches reports whether k is the exception's key: the same name, or the
+// same table and columns.
+func (e Exception) Matches(k Key) bool {
+	if k.Name != "" && k.Name == e.Name {
+		return true
 	}
-	return uniques[i], true
+	return e.Columns != nil && k.Table == e.Table && slices.Equal(k.Columns, e.Columns)
 }
