@@ -40,7 +40,6 @@ type Store interface {
 	Roles() Roles
 	RoleBindings() RoleBindings
 	Projects() Projects
-	Environments() Environments
 	APIKeys() APIKeys
 	AuditEvents() AuditEvents
 	IdempotencyKeys() IdempotencyKeys

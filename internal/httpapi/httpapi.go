@@ -76,7 +76,6 @@ type Service interface {
 	roleService
 	roleBindingService
 	projectService
-	environmentService
 	apiKeyService
 	auditService
 }
@@ -141,7 +140,6 @@ func (s *server) routes() []group {
 		s.roleRoutes(),
 		s.roleBindingRoutes(),
 		s.projectRoutes(),
-		s.environmentRoutes(),
 		s.apiKeyRoutes(),
 		s.accessRoutes(),
 		s.auditRoutes(),
