@@ -35,18 +35,12 @@ func (r apiKeys) Create(ctx context.Context, orgID uuid.UUID, in repo.NewAPIKey)
 		ID: repo.NewID(), OrgID: orgID, UserID: in.UserID, Name: in.Name, SecretHash: in.SecretHash,
 		CreatedAt: repo.Now(), ExpiresAt: optTime(in.ExpiresAt),
 	})
-	if err != nil {
-		return repo.APIKey{}, mapErr(err, "api key")
-	}
-	return toAPIKey(k), nil
+	return one(k, err, "api key", toAPIKey)
 }
 
 func (r apiKeys) Lookup(ctx context.Context, id uuid.UUID) (repo.APIKey, error) {
 	k, err := r.s.r.GetAPIKey(ctx, id)
-	if err != nil {
-		return repo.APIKey{}, notFoundOr(err, "api key")
-	}
-	return toAPIKey(k), nil
+	return one(k, err, "api key", toAPIKey)
 }
 
 func (r apiKeys) List(ctx context.Context, orgID uuid.UUID, page repo.PageRequest) (repo.Page[repo.APIKey], error) {

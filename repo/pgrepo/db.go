@@ -410,3 +410,13 @@ func affected(n int64, err error, what string) error {
 	}
 	return nil
 }
+
+// one finishes a query that returns one row about what: it maps err (no row
+// is repo.NotFound(what)) or converts the row.
+func one[R, T any](row R, err error, what string, convert func(R) T) (T, error) {
+	if err != nil {
+		var zero T
+		return zero, notFoundOr(err, what)
+	}
+	return convert(row), nil
+}

@@ -40,10 +40,7 @@ func (r memberships) Add(ctx context.Context, orgID, userID uuid.UUID) (repo.Mem
 
 func (r memberships) Get(ctx context.Context, orgID, userID uuid.UUID) (repo.Member, error) {
 	row, err := r.s.r.GetMember(ctx, pgdb.GetMemberParams{OrgID: orgID, UserID: userID})
-	if err != nil {
-		return repo.Member{}, notFoundOr(err, "member")
-	}
-	return toMember(row), nil
+	return one(row, err, "member", toMember)
 }
 
 func (r memberships) List(ctx context.Context, orgID uuid.UUID, page repo.PageRequest) (repo.Page[repo.Member], error) {

@@ -26,26 +26,17 @@ func (r orgs) Create(ctx context.Context, in repo.NewOrg) (repo.Org, error) {
 	o, err := r.s.w.CreateOrg(ctx, pgdb.CreateOrgParams{
 		ID: repo.NewID(), Slug: in.Slug, Name: in.Name, Region: in.Region, CreatedAt: now, UpdatedAt: now,
 	})
-	if err != nil {
-		return repo.Org{}, mapErr(err, "org")
-	}
-	return toOrg(o), nil
+	return one(o, err, "org", toOrg)
 }
 
 func (r orgs) Get(ctx context.Context, id uuid.UUID) (repo.Org, error) {
 	o, err := r.s.r.GetOrg(ctx, id)
-	if err != nil {
-		return repo.Org{}, notFoundOr(err, "org")
-	}
-	return toOrg(o), nil
+	return one(o, err, "org", toOrg)
 }
 
 func (r orgs) GetBySlug(ctx context.Context, slug string) (repo.Org, error) {
 	o, err := r.s.r.GetOrgBySlug(ctx, slug)
-	if err != nil {
-		return repo.Org{}, notFoundOr(err, "org")
-	}
-	return toOrg(o), nil
+	return one(o, err, "org", toOrg)
 }
 
 func (r orgs) List(ctx context.Context, page repo.PageRequest) (repo.Page[repo.Org], error) {
@@ -65,10 +56,7 @@ func (r orgs) Update(ctx context.Context, id uuid.UUID, in repo.OrgUpdate) (repo
 		return repo.Org{}, err
 	}
 	o, err := r.s.w.UpdateOrg(ctx, pgdb.UpdateOrgParams{Name: in.Name, Region: in.Region, UpdatedAt: repo.Now(), ID: id})
-	if err != nil {
-		return repo.Org{}, notFoundOr(err, "org")
-	}
-	return toOrg(o), nil
+	return one(o, err, "org", toOrg)
 }
 
 func (r orgs) Delete(ctx context.Context, id uuid.UUID) error {

@@ -37,18 +37,12 @@ func (r projects) Create(ctx context.Context, orgID uuid.UUID, in repo.NewProjec
 	p, err := r.s.w.CreateProject(ctx, pgdb.CreateProjectParams{
 		ID: repo.NewID(), OrgID: orgID, Name: in.Name, Description: in.Description, CreatedAt: now, UpdatedAt: now,
 	})
-	if err != nil {
-		return repo.Project{}, mapErr(err, "project")
-	}
-	return toProject(p), nil
+	return one(p, err, "project", toProject)
 }
 
 func (r projects) Get(ctx context.Context, orgID, id uuid.UUID) (repo.Project, error) {
 	p, err := r.s.r.GetProject(ctx, pgdb.GetProjectParams{OrgID: orgID, ID: id})
-	if err != nil {
-		return repo.Project{}, notFoundOr(err, "project")
-	}
-	return toProject(p), nil
+	return one(p, err, "project", toProject)
 }
 
 func (r projects) List(ctx context.Context, orgID uuid.UUID, page repo.PageRequest) (repo.Page[repo.Project], error) {
@@ -64,10 +58,7 @@ func (r projects) Update(ctx context.Context, orgID, id uuid.UUID, in repo.Proje
 	p, err := r.s.w.UpdateProject(ctx, pgdb.UpdateProjectParams{
 		Name: in.Name, Description: in.Description, UpdatedAt: repo.Now(), OrgID: orgID, ID: id,
 	})
-	if err != nil {
-		return repo.Project{}, notFoundOr(err, "project")
-	}
-	return toProject(p), nil
+	return one(p, err, "project", toProject)
 }
 
 func (r projects) Delete(ctx context.Context, orgID, id uuid.UUID) error {

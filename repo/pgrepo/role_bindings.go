@@ -22,18 +22,12 @@ func (r roleBindings) Create(ctx context.Context, orgID uuid.UUID, in repo.NewRo
 	b, err := r.s.w.CreateRoleBinding(ctx, pgdb.CreateRoleBindingParams{
 		ID: repo.NewID(), OrgID: orgID, UserID: in.UserID, RoleID: in.RoleID, ProjectID: in.ProjectID, CreatedAt: repo.Now(),
 	})
-	if err != nil {
-		return repo.RoleBinding{}, mapErr(err, "role binding")
-	}
-	return toRoleBinding(b), nil
+	return one(b, err, "role binding", toRoleBinding)
 }
 
 func (r roleBindings) Get(ctx context.Context, orgID, id uuid.UUID) (repo.RoleBinding, error) {
 	b, err := r.s.r.GetRoleBinding(ctx, pgdb.GetRoleBindingParams{OrgID: orgID, ID: id})
-	if err != nil {
-		return repo.RoleBinding{}, notFoundOr(err, "role binding")
-	}
-	return toRoleBinding(b), nil
+	return one(b, err, "role binding", toRoleBinding)
 }
 
 func (r roleBindings) List(ctx context.Context, orgID uuid.UUID, page repo.PageRequest) (repo.Page[repo.RoleBinding], error) {

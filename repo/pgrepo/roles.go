@@ -38,26 +38,17 @@ func (r roles) Create(ctx context.Context, orgID uuid.UUID, in repo.NewRole) (re
 		ID: repo.NewID(), OrgID: orgID, Name: in.Name, Builtin: in.Builtin, Permissions: nonNil(in.Permissions),
 		CreatedAt: now, UpdatedAt: now,
 	})
-	if err != nil {
-		return repo.Role{}, mapErr(err, "role")
-	}
-	return toRole(row), nil
+	return one(row, err, "role", toRole)
 }
 
 func (r roles) Get(ctx context.Context, orgID, id uuid.UUID) (repo.Role, error) {
 	row, err := r.s.r.GetRole(ctx, pgdb.GetRoleParams{OrgID: orgID, ID: id})
-	if err != nil {
-		return repo.Role{}, notFoundOr(err, "role")
-	}
-	return toRole(row), nil
+	return one(row, err, "role", toRole)
 }
 
 func (r roles) GetByName(ctx context.Context, orgID uuid.UUID, name string) (repo.Role, error) {
 	row, err := r.s.r.GetRoleByName(ctx, pgdb.GetRoleByNameParams{OrgID: orgID, Name: name})
-	if err != nil {
-		return repo.Role{}, notFoundOr(err, "role")
-	}
-	return toRole(row), nil
+	return one(row, err, "role", toRole)
 }
 
 func (r roles) List(ctx context.Context, orgID uuid.UUID, page repo.PageRequest) (repo.Page[repo.Role], error) {

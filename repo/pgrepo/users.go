@@ -26,26 +26,17 @@ func (r users) Create(ctx context.Context, in repo.NewUser) (repo.User, error) {
 	u, err := r.s.w.CreateUser(ctx, pgdb.CreateUserParams{
 		ID: repo.NewID(), Email: in.Email, Name: in.Name, Status: string(repo.UserActive), CreatedAt: now, UpdatedAt: now,
 	})
-	if err != nil {
-		return repo.User{}, mapErr(err, "user")
-	}
-	return toUser(u), nil
+	return one(u, err, "user", toUser)
 }
 
 func (r users) Get(ctx context.Context, id uuid.UUID) (repo.User, error) {
 	u, err := r.s.r.GetUser(ctx, id)
-	if err != nil {
-		return repo.User{}, notFoundOr(err, "user")
-	}
-	return toUser(u), nil
+	return one(u, err, "user", toUser)
 }
 
 func (r users) GetByEmail(ctx context.Context, email string) (repo.User, error) {
 	u, err := r.s.r.GetUserByEmail(ctx, email)
-	if err != nil {
-		return repo.User{}, notFoundOr(err, "user")
-	}
-	return toUser(u), nil
+	return one(u, err, "user", toUser)
 }
 
 func (r users) Update(ctx context.Context, id uuid.UUID, in repo.UserUpdate) (repo.User, error) {
@@ -58,8 +49,5 @@ func (r users) Update(ctx context.Context, id uuid.UUID, in repo.UserUpdate) (re
 		status = &s
 	}
 	u, err := r.s.w.UpdateUser(ctx, pgdb.UpdateUserParams{Name: in.Name, Status: status, UpdatedAt: repo.Now(), ID: id})
-	if err != nil {
-		return repo.User{}, notFoundOr(err, "user")
-	}
-	return toUser(u), nil
+	return one(u, err, "user", toUser)
 }
