@@ -106,6 +106,21 @@ func (mr *MockServiceMockRecorder) CreateAPIKey(ctx, p, slug, in any) *gomock.Ca
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateAPIKey", reflect.TypeOf((*MockService)(nil).CreateAPIKey), ctx, p, slug, in)
 }
 
+// CreateEnvironment mocks base method.
+func (m *MockService) CreateEnvironment(ctx context.Context, p service.Principal, slug string, project uuid.UUID, in repo.NewEnvironment) (repo.Environment, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "CreateEnvironment", ctx, p, slug, project, in)
+	ret0, _ := ret[0].(repo.Environment)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// CreateEnvironment indicates an expected call of CreateEnvironment.
+func (mr *MockServiceMockRecorder) CreateEnvironment(ctx, p, slug, project, in any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateEnvironment", reflect.TypeOf((*MockService)(nil).CreateEnvironment), ctx, p, slug, project, in)
+}
+
 // CreateProject mocks base method.
 func (m *MockService) CreateProject(ctx context.Context, p service.Principal, slug string, in repo.NewProject) (repo.Project, error) {
 	m.ctrl.T.Helper()
@@ -149,6 +164,20 @@ func (m *MockService) CreateRoleBinding(ctx context.Context, p service.Principal
 func (mr *MockServiceMockRecorder) CreateRoleBinding(ctx, p, slug, in any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateRoleBinding", reflect.TypeOf((*MockService)(nil).CreateRoleBinding), ctx, p, slug, in)
+}
+
+// DeleteEnvironment mocks base method.
+func (m *MockService) DeleteEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeleteEnvironment", ctx, p, slug, project, id)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// DeleteEnvironment indicates an expected call of DeleteEnvironment.
+func (mr *MockServiceMockRecorder) DeleteEnvironment(ctx, p, slug, project, id any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteEnvironment", reflect.TypeOf((*MockService)(nil).DeleteEnvironment), ctx, p, slug, project, id)
 }
 
 // DeleteProject mocks base method.
@@ -206,6 +235,21 @@ func (m *MockService) ExportAudit(ctx context.Context, p service.Principal, slug
 func (mr *MockServiceMockRecorder) ExportAudit(ctx, p, slug, format, f, w any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ExportAudit", reflect.TypeOf((*MockService)(nil).ExportAudit), ctx, p, slug, format, f, w)
+}
+
+// GetEnvironment mocks base method.
+func (m *MockService) GetEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID) (repo.Environment, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "GetEnvironment", ctx, p, slug, project, id)
+	ret0, _ := ret[0].(repo.Environment)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// GetEnvironment indicates an expected call of GetEnvironment.
+func (mr *MockServiceMockRecorder) GetEnvironment(ctx, p, slug, project, id any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "GetEnvironment", reflect.TypeOf((*MockService)(nil).GetEnvironment), ctx, p, slug, project, id)
 }
 
 // GetOrg mocks base method.
@@ -266,6 +310,21 @@ func (m *MockService) ListAuditEvents(ctx context.Context, p service.Principal, 
 func (mr *MockServiceMockRecorder) ListAuditEvents(ctx, p, slug, f, page any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListAuditEvents", reflect.TypeOf((*MockService)(nil).ListAuditEvents), ctx, p, slug, f, page)
+}
+
+// ListEnvironments mocks base method.
+func (m *MockService) ListEnvironments(ctx context.Context, p service.Principal, slug string, project uuid.UUID, page repo.PageRequest) (repo.Page[repo.Environment], error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ListEnvironments", ctx, p, slug, project, page)
+	ret0, _ := ret[0].(repo.Page[repo.Environment])
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ListEnvironments indicates an expected call of ListEnvironments.
+func (mr *MockServiceMockRecorder) ListEnvironments(ctx, p, slug, project, page any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListEnvironments", reflect.TypeOf((*MockService)(nil).ListEnvironments), ctx, p, slug, project, page)
 }
 
 // ListMembers mocks base method.
@@ -354,6 +413,21 @@ func (m *MockService) RevokeAPIKey(ctx context.Context, p service.Principal, slu
 func (mr *MockServiceMockRecorder) RevokeAPIKey(ctx, p, slug, id any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RevokeAPIKey", reflect.TypeOf((*MockService)(nil).RevokeAPIKey), ctx, p, slug, id)
+}
+
+// UpdateEnvironment mocks base method.
+func (m *MockService) UpdateEnvironment(ctx context.Context, p service.Principal, slug string, project, id uuid.UUID, in repo.EnvironmentUpdate) (repo.Environment, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "UpdateEnvironment", ctx, p, slug, project, id, in)
+	ret0, _ := ret[0].(repo.Environment)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// UpdateEnvironment indicates an expected call of UpdateEnvironment.
+func (mr *MockServiceMockRecorder) UpdateEnvironment(ctx, p, slug, project, id, in any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpdateEnvironment", reflect.TypeOf((*MockService)(nil).UpdateEnvironment), ctx, p, slug, project, id, in)
 }
 
 // UpdateOrg mocks base method.

@@ -139,6 +139,20 @@ func (mr *MockStoreMockRecorder) AuditEvents() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "AuditEvents", reflect.TypeOf((*MockStore)(nil).AuditEvents))
 }
 
+// Environments mocks base method.
+func (m *MockStore) Environments() repo.Environments {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Environments")
+	ret0, _ := ret[0].(repo.Environments)
+	return ret0
+}
+
+// Environments indicates an expected call of Environments.
+func (mr *MockStoreMockRecorder) Environments() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Environments", reflect.TypeOf((*MockStore)(nil).Environments))
+}
+
 // IdempotencyKeys mocks base method.
 func (m *MockStore) IdempotencyKeys() repo.IdempotencyKeys {
 	m.ctrl.T.Helper()
@@ -329,6 +343,20 @@ func (m *MockDB) Dialect() repo.Dialect {
 func (mr *MockDBMockRecorder) Dialect() *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Dialect", reflect.TypeOf((*MockDB)(nil).Dialect))
+}
+
+// Environments mocks base method.
+func (m *MockDB) Environments() repo.Environments {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Environments")
+	ret0, _ := ret[0].(repo.Environments)
+	return ret0
+}
+
+// Environments indicates an expected call of Environments.
+func (mr *MockDBMockRecorder) Environments() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Environments", reflect.TypeOf((*MockDB)(nil).Environments))
 }
 
 // IdempotencyKeys mocks base method.

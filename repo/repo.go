@@ -40,6 +40,7 @@ type Store interface {
 	Roles() Roles
 	RoleBindings() RoleBindings
 	Projects() Projects
+	Environments() Environments
 	APIKeys() APIKeys
 	AuditEvents() AuditEvents
 	IdempotencyKeys() IdempotencyKeys

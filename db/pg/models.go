@@ -73,6 +73,16 @@ type AuditPending struct {
 	RequestID  string
 }
 
+type Environment struct {
+	ID          uuid.UUID
+	OrgID       uuid.UUID
+	ProjectID   uuid.UUID
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 type IdempotencyKey struct {
 	OrgID       uuid.UUID
 	ApiKeyID    uuid.UUID

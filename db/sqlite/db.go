@@ -48,6 +48,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createAPIKeyStmt, err = db.PrepareContext(ctx, createAPIKey); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateAPIKey: %w", err)
 	}
+	if q.createEnvironmentStmt, err = db.PrepareContext(ctx, createEnvironment); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateEnvironment: %w", err)
+	}
 	if q.createMembershipStmt, err = db.PrepareContext(ctx, createMembership); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateMembership: %w", err)
 	}
@@ -65,6 +68,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createUserStmt, err = db.PrepareContext(ctx, createUser); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUser: %w", err)
+	}
+	if q.deleteEnvironmentStmt, err = db.PrepareContext(ctx, deleteEnvironment); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteEnvironment: %w", err)
 	}
 	if q.deleteMembershipStmt, err = db.PrepareContext(ctx, deleteMembership); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteMembership: %w", err)
@@ -101,6 +107,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getAuditHeadStmt, err = db.PrepareContext(ctx, getAuditHead); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAuditHead: %w", err)
+	}
+	if q.getEnvironmentStmt, err = db.PrepareContext(ctx, getEnvironment); err != nil {
+		return nil, fmt.Errorf("error preparing query GetEnvironment: %w", err)
 	}
 	if q.getIdempotencyKeyStmt, err = db.PrepareContext(ctx, getIdempotencyKey); err != nil {
 		return nil, fmt.Errorf("error preparing query GetIdempotencyKey: %w", err)
@@ -153,6 +162,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listAuditEventsDescStmt, err = db.PrepareContext(ctx, listAuditEventsDesc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAuditEventsDesc: %w", err)
 	}
+	if q.listEnvironmentsStmt, err = db.PrepareContext(ctx, listEnvironments); err != nil {
+		return nil, fmt.Errorf("error preparing query ListEnvironments: %w", err)
+	}
 	if q.listGrantsStmt, err = db.PrepareContext(ctx, listGrants); err != nil {
 		return nil, fmt.Errorf("error preparing query ListGrants: %w", err)
 	}
@@ -188,6 +200,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.revokeAPIKeyStmt, err = db.PrepareContext(ctx, revokeAPIKey); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeAPIKey: %w", err)
+	}
+	if q.updateEnvironmentStmt, err = db.PrepareContext(ctx, updateEnvironment); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateEnvironment: %w", err)
 	}
 	if q.updateOrgStmt, err = db.PrepareContext(ctx, updateOrg); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateOrg: %w", err)
@@ -246,6 +261,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createAPIKeyStmt: %w", cerr)
 		}
 	}
+	if q.createEnvironmentStmt != nil {
+		if cerr := q.createEnvironmentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createEnvironmentStmt: %w", cerr)
+		}
+	}
 	if q.createMembershipStmt != nil {
 		if cerr := q.createMembershipStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createMembershipStmt: %w", cerr)
@@ -274,6 +294,11 @@ func (q *Queries) Close() error {
 	if q.createUserStmt != nil {
 		if cerr := q.createUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createUserStmt: %w", cerr)
+		}
+	}
+	if q.deleteEnvironmentStmt != nil {
+		if cerr := q.deleteEnvironmentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteEnvironmentStmt: %w", cerr)
 		}
 	}
 	if q.deleteMembershipStmt != nil {
@@ -334,6 +359,11 @@ func (q *Queries) Close() error {
 	if q.getAuditHeadStmt != nil {
 		if cerr := q.getAuditHeadStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getAuditHeadStmt: %w", cerr)
+		}
+	}
+	if q.getEnvironmentStmt != nil {
+		if cerr := q.getEnvironmentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getEnvironmentStmt: %w", cerr)
 		}
 	}
 	if q.getIdempotencyKeyStmt != nil {
@@ -421,6 +451,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listAuditEventsDescStmt: %w", cerr)
 		}
 	}
+	if q.listEnvironmentsStmt != nil {
+		if cerr := q.listEnvironmentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listEnvironmentsStmt: %w", cerr)
+		}
+	}
 	if q.listGrantsStmt != nil {
 		if cerr := q.listGrantsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listGrantsStmt: %w", cerr)
@@ -479,6 +514,11 @@ func (q *Queries) Close() error {
 	if q.revokeAPIKeyStmt != nil {
 		if cerr := q.revokeAPIKeyStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing revokeAPIKeyStmt: %w", cerr)
+		}
+	}
+	if q.updateEnvironmentStmt != nil {
+		if cerr := q.updateEnvironmentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateEnvironmentStmt: %w", cerr)
 		}
 	}
 	if q.updateOrgStmt != nil {
@@ -548,12 +588,14 @@ type Queries struct {
 	completeIdempotencyKeyStmt    *sql.Stmt
 	countOrgWideBindingsStmt      *sql.Stmt
 	createAPIKeyStmt              *sql.Stmt
+	createEnvironmentStmt         *sql.Stmt
 	createMembershipStmt          *sql.Stmt
 	createOrgStmt                 *sql.Stmt
 	createProjectStmt             *sql.Stmt
 	createRoleStmt                *sql.Stmt
 	createRoleBindingStmt         *sql.Stmt
 	createUserStmt                *sql.Stmt
+	deleteEnvironmentStmt         *sql.Stmt
 	deleteMembershipStmt          *sql.Stmt
 	deleteOrgStmt                 *sql.Stmt
 	deleteProjectStmt             *sql.Stmt
@@ -566,6 +608,7 @@ type Queries struct {
 	getAuditChainStmt             *sql.Stmt
 	getAuditChainEndStmt          *sql.Stmt
 	getAuditHeadStmt              *sql.Stmt
+	getEnvironmentStmt            *sql.Stmt
 	getIdempotencyKeyStmt         *sql.Stmt
 	getMemberStmt                 *sql.Stmt
 	getOrgStmt                    *sql.Stmt
@@ -583,6 +626,7 @@ type Queries struct {
 	listAPIKeysStmt               *sql.Stmt
 	listAuditEventsAscStmt        *sql.Stmt
 	listAuditEventsDescStmt       *sql.Stmt
+	listEnvironmentsStmt          *sql.Stmt
 	listGrantsStmt                *sql.Stmt
 	listMembersStmt               *sql.Stmt
 	listOrgsStmt                  *sql.Stmt
@@ -595,6 +639,7 @@ type Queries struct {
 	moveAuditHeadStmt             *sql.Stmt
 	pruneIdempotencyKeysStmt      *sql.Stmt
 	revokeAPIKeyStmt              *sql.Stmt
+	updateEnvironmentStmt         *sql.Stmt
 	updateOrgStmt                 *sql.Stmt
 	updateProjectStmt             *sql.Stmt
 	updateRolePermissionsStmt     *sql.Stmt
@@ -613,12 +658,14 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		completeIdempotencyKeyStmt:    q.completeIdempotencyKeyStmt,
 		countOrgWideBindingsStmt:      q.countOrgWideBindingsStmt,
 		createAPIKeyStmt:              q.createAPIKeyStmt,
+		createEnvironmentStmt:         q.createEnvironmentStmt,
 		createMembershipStmt:          q.createMembershipStmt,
 		createOrgStmt:                 q.createOrgStmt,
 		createProjectStmt:             q.createProjectStmt,
 		createRoleStmt:                q.createRoleStmt,
 		createRoleBindingStmt:         q.createRoleBindingStmt,
 		createUserStmt:                q.createUserStmt,
+		deleteEnvironmentStmt:         q.deleteEnvironmentStmt,
 		deleteMembershipStmt:          q.deleteMembershipStmt,
 		deleteOrgStmt:                 q.deleteOrgStmt,
 		deleteProjectStmt:             q.deleteProjectStmt,
@@ -631,6 +678,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getAuditChainStmt:             q.getAuditChainStmt,
 		getAuditChainEndStmt:          q.getAuditChainEndStmt,
 		getAuditHeadStmt:              q.getAuditHeadStmt,
+		getEnvironmentStmt:            q.getEnvironmentStmt,
 		getIdempotencyKeyStmt:         q.getIdempotencyKeyStmt,
 		getMemberStmt:                 q.getMemberStmt,
 		getOrgStmt:                    q.getOrgStmt,
@@ -648,6 +696,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listAPIKeysStmt:               q.listAPIKeysStmt,
 		listAuditEventsAscStmt:        q.listAuditEventsAscStmt,
 		listAuditEventsDescStmt:       q.listAuditEventsDescStmt,
+		listEnvironmentsStmt:          q.listEnvironmentsStmt,
 		listGrantsStmt:                q.listGrantsStmt,
 		listMembersStmt:               q.listMembersStmt,
 		listOrgsStmt:                  q.listOrgsStmt,
@@ -660,6 +709,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		moveAuditHeadStmt:             q.moveAuditHeadStmt,
 		pruneIdempotencyKeysStmt:      q.pruneIdempotencyKeysStmt,
 		revokeAPIKeyStmt:              q.revokeAPIKeyStmt,
+		updateEnvironmentStmt:         q.updateEnvironmentStmt,
 		updateOrgStmt:                 q.updateOrgStmt,
 		updateProjectStmt:             q.updateProjectStmt,
 		updateRolePermissionsStmt:     q.updateRolePermissionsStmt,

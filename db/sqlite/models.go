@@ -54,6 +54,16 @@ type AuditHead struct {
 	BlockMaxAt *int64
 }
 
+type Environment struct {
+	ID          uuid.UUID
+	OrgID       uuid.UUID
+	ProjectID   uuid.UUID
+	Name        string
+	Description string
+	CreatedAt   string
+	UpdatedAt   string
+}
+
 type IdempotencyKey struct {
 	OrgID       uuid.UUID
 	ApiKeyID    uuid.UUID

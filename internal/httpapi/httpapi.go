@@ -76,6 +76,7 @@ type Service interface {
 	roleService
 	roleBindingService
 	projectService
+	environmentService
 	apiKeyService
 	auditService
 }
@@ -140,6 +141,7 @@ func (s *server) routes() []group {
 		s.roleRoutes(),
 		s.roleBindingRoutes(),
 		s.projectRoutes(),
+		s.environmentRoutes(),
 		s.apiKeyRoutes(),
 		s.accessRoutes(),
 		s.auditRoutes(),

@@ -52,7 +52,7 @@ func allCases() []testCase {
 	var cs []testCase
 	for _, group := range [][]testCase{
 		storeCases(), orgCases(), userCases(), membershipCases(), roleCases(),
-		bindingCases(), projectCases(), importCases(), apiKeyCases(), credentialCases(), auditCases(), idempotencyCases(),
+		bindingCases(), projectCases(), environmentCases(), importCases(), apiKeyCases(), credentialCases(), auditCases(), idempotencyCases(),
 		isolationCases(), validationCases(), beforeLookupCases(), boundaryCases(), pagingCases(), txCases(),
 	} {
 		cs = append(cs, group...)
