@@ -122,6 +122,7 @@ func TestUniqueKeysNameTheSameField(t *testing.T) {
 		}
 	}
 	pg, lite = slices.DeleteFunc(pg, audit), slices.DeleteFunc(lite, audit)
+	liteKeys := slices.Clone(lite) // lite loses each key paired below
 	if len(pg) < 10 {
 		t.Fatalf("%d unique keys in the PostgreSQL schema: the catalog query is broken", len(pg))
 	}
@@ -144,9 +145,8 @@ func TestUniqueKeysNameTheSameField(t *testing.T) {
 			t.Errorf("exception %s on %s is not a key of the PostgreSQL schema", e.Name, e.Table)
 		}
 	}
-	lite = sqliteUniqueKeys(t, testdb.Open(t, repo.SQLite).(*sqliterepo.DB))
 	for _, e := range constraint.Exceptions() {
-		if !slices.ContainsFunc(lite, func(k uniqueKey) bool { return k.Table == e.Table && e.Matches(k.Key) }) {
+		if !slices.ContainsFunc(liteKeys, func(k uniqueKey) bool { return k.Table == e.Table && e.Matches(k.Key) }) {
 			t.Errorf("exception %s on %s is not a key of the SQLite schema", e.Name, e.Table)
 		}
 	}
