@@ -120,14 +120,6 @@ func ParseToken(s string) (Token, error) {
 	return t, nil
 }
 
-// after returns the later of t and u.
-func (t Token) after(u Token) Token {
-	if u.pos > t.pos {
-		return u
-	}
-	return t
-}
-
 // recorder collects the tokens of the writes made with one context.
 type recorder struct{ pos atomic.Uint64 }
 
